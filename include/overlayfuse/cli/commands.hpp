@@ -1,0 +1,15 @@
+#pragma once
+// The subcommands of the `overlayfuse` program. Each parses its own arguments (ARGS excludes
+// the program and subcommand names), prints any error as one line on stderr, and returns the
+// process exit code (see README.md, "Exit codes").
+#include <string>
+#include <vector>
+
+namespace ovf::cli {
+
+int run_images(const std::vector<std::string>& args);
+int run_inspect(const std::vector<std::string>& args);
+int run_mount(const std::vector<std::string>& args);
+int run_umount(const std::vector<std::string>& args);
+
+}  // namespace ovf::cli

@@ -1,0 +1,48 @@
+#pragma once
+// The FUSE adapter: serves a merge::Engine to the kernel through libfuse's low-level API.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "overlayfuse/merge/engine.hpp"
+
+struct fuse_session;
+
+namespace ovf::fuse {
+
+struct FuseOptions {
+    std::string fsname = "overlayfuse";  // the mount's source in /proc/self/mountinfo
+    bool allow_other = false;            // let other users in (root's default for images)
+    bool debug = false;                  // libfuse's request trace on stderr (implies -f)
+    // Layers are immutable while mounted, so the kernel may keep entries, attributes, listings
+    // and pages for as long as it likes; this is the entry/attr timeout in seconds.
+    double cache_timeout = 86400.0;
+    unsigned max_threads = 0;            // 0: libfuse's default for the multi-threaded loop
+    std::vector<std::string> fuse_args;  // further -o options handed to libfuse as they are
+};
+
+// Owns the session and the mount: the destructor unmounts.
+class FuseSession {
+public:
+    FuseSession(merge::Engine& engine, FuseOptions opts);
+    ~FuseSession();
+    FuseSession(const FuseSession&) = delete;
+    FuseSession& operator=(const FuseSession&) = delete;
+
+    // Mounts on MNT; throws ovf::UserError with libfuse's reason on one line.
+    void mount(const std::string& mnt);
+    // Serves requests until the view is unmounted or a signal arrives. Returns 0 on a clean
+    // end. Call after any fork(): the loop starts threads.
+    int serve();
+
+    struct Context;  // what every request handler reaches through fuse_req_userdata()
+
+private:
+    std::unique_ptr<Context> ctx_;
+    FuseOptions opts_;
+    ::fuse_session* se_ = nullptr;
+    bool mounted_ = false;
+    bool signals_set_ = false;
+};
+
+}  // namespace ovf::fuse

@@ -1,0 +1,38 @@
+#pragma once
+// Recognising overlay markers inside layer directories. The rules follow the kernel's
+// Documentation/filesystems/overlayfs.rst plus the OCI/AUFS file forms.
+#include <sys/stat.h>
+
+#include <string>
+#include <string_view>
+
+#include "overlayfuse/merge/layer.hpp"
+
+namespace ovf::merge {
+
+inline constexpr std::string_view kAufsWhiteoutPrefix = ".wh.";
+inline constexpr std::string_view kAufsOpaqueMarker = ".wh..wh..opq";
+// AUFS keeps its own bookkeeping under ".wh..wh." names (.wh..wh.plnk, .wh..wh.aufs).
+inline constexpr std::string_view kAufsMetaPrefix = ".wh..wh.";
+
+// A character device 0/0: the kernel's and Docker's whiteout.
+inline bool is_whiteout_device(const struct stat& st) {
+    return S_ISCHR(st.st_mode) && st.st_rdev == 0;
+}
+
+// What a directory's overlay.opaque xattr says.
+enum class DirOpacity {
+    merged,          // no marker: lower directories show through
+    opaque,          // "y" (or a .wh..wh..opq file): lower directories are hidden
+    has_xwhiteouts,  // "x": not opaque, but children may be xattr whiteouts
+};
+
+// Reads the opacity of directory OPATH_FD (REL_PATH is its path inside LAYER, for the
+// markers recovered from tar headers).
+DirOpacity dir_opacity(const Layer& layer, int opath_fd, const std::string& rel_path,
+                       const MarkerFormats& formats);
+
+// True if the zero-size regular file NAME in directory DIR_FD carries overlay.whiteout.
+bool is_xattr_whiteout(int dir_fd, const char* name, const MarkerFormats& formats);
+
+}  // namespace ovf::merge

@@ -1,0 +1,38 @@
+#pragma once
+// Thin syscall wrappers. Each returns a value >= 0 on success or -errno, never throws,
+// so FUSE handlers can pass the result straight to the kernel.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "overlayfuse/unique_fd.hpp"
+
+namespace ovf::sys {
+
+// Opens NAME inside DIRFD without following a symlink in the last component; NAME must be a
+// single component, so nothing outside DIRFD can be reached.
+int openat_nofollow(int dirfd, const char* name, int flags, mode_t mode = 0);
+// O_PATH handle of a single component NAME inside DIRFD.
+int open_path(int dirfd, const char* name);
+// Reopens an O_PATH fd with real access flags (through /proc/self/fd, like passthrough_hp).
+int reopen(int opath_fd, int flags);
+int fstatat(int dirfd, const char* name, struct stat* st, int flags = AT_SYMLINK_NOFOLLOW);
+int fstat_fd(int fd, struct stat* st);  // works for O_PATH fds too
+
+// Extended attributes on an O_PATH fd (via /proc/self/fd, which also works for symlinks
+// through the l* calls) or on NAME in DIRFD. Return size or -errno.
+ssize_t getxattr(int opath_fd, const char* name, void* value, size_t size);
+ssize_t listxattr(int opath_fd, char* list, size_t size);
+// Reads a whole xattr into OUT; -ENODATA if absent.
+int getxattr_string(int opath_fd, const char* name, std::string& out);
+ssize_t readlinkat(int dirfd, const char* name, std::string& out);
+int readlink_fd(int opath_fd, std::string& out);
+
+// Path of an fd as /proc/self/fd/N, for the calls that have no *at() form.
+std::string proc_fd_path(int fd);
+
+}  // namespace ovf::sys

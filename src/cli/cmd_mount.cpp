@@ -1,0 +1,243 @@
+// `overlayfuse mount`: image reference or --lower list -> layer directories -> merge engine ->
+// FUSE session. The parent returns once the view is mounted; a child serves it.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "overlayfuse/cli/commands.hpp"
+#include "overlayfuse/cli/mount_table.hpp"
+#include "overlayfuse/error.hpp"
+#include "overlayfuse/fuse/session.hpp"
+#include "overlayfuse/merge/engine.hpp"
+#include "overlayfuse/store/docker_store.hpp"
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+namespace ovf::cli {
+
+namespace {
+
+const char kMountUsage[] =
+    "usage: overlayfuse mount [--root DIR] [-o OPTS] [-f] IMAGE MNT\n"
+    "       overlayfuse mount [-o OPTS] [-f] --lower TOP:...:BOTTOM MNT\n"
+    "\n"
+    "Mounts an image of a Docker overlay2 store, or plain layer directories, read-only on MNT.\n"
+    "\n"
+    "  --root DIR      the store's data root (default: data-root of /etc/docker/daemon.json,\n"
+    "                  ~/.local/share/docker for a user who has it, else /var/lib/docker)\n"
+    "  --lower LIST    layer directories separated by ':', topmost first (as overlayfs'\n"
+    "                  lowerdir=); '\\:' stands for a ':' inside a name\n"
+    "  -f              stay in the foreground\n"
+    "  -d              foreground with libfuse's request trace\n"
+    "  -o OPTS         comma-separated options:\n"
+    "      userxattr       the layers mark opaque dirs with user.overlay.* only (rootless\n"
+    "                      stores); trusted.overlay.* is then ignored, as by the kernel\n"
+    "      allow_other     let other users in (default when mounted by root)\n"
+    "      timeout=SECS    how long the kernel may cache entries and attributes (86400)\n"
+    "      max_threads=N   request threads (libfuse default)\n"
+    "      other options are passed to libfuse (see mount.fuse3(8))\n";
+
+struct MountArgs {
+    std::string root;
+    std::string lower;
+    std::string image;
+    std::string mnt;
+    bool foreground = false;
+    bool debug = false;
+    bool userxattr = false;
+    fuse::FuseOptions fuse;
+    bool allow_other_given = false;
+};
+
+std::vector<std::string> split(const std::string& s, char sep, bool backslash_escapes) {
+    std::vector<std::string> out(1);
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (backslash_escapes && s[i] == '\\' && i + 1 < s.size()) {
+            out.back().push_back(s[++i]);
+        } else if (s[i] == sep) {
+            out.emplace_back();
+        } else {
+            out.back().push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+void parse_o(MountArgs& a, const std::string& opts) {
+    for (const auto& o : split(opts, ',', false)) {
+        if (o.empty()) continue;
+        if (o == "userxattr") {
+            a.userxattr = true;
+        } else if (o == "allow_other") {
+            a.fuse.allow_other = true;
+            a.allow_other_given = true;
+        } else if (o == "debug") {
+            a.debug = true;
+        } else if (o.rfind("timeout=", 0) == 0) {
+            a.fuse.cache_timeout = std::stod(o.substr(8));
+        } else if (o.rfind("max_threads=", 0) == 0) {
+            a.fuse.max_threads = static_cast<unsigned>(std::stoul(o.substr(12)));
+        } else if (o == "ro") {
+            // always read-only
+        } else {
+            a.fuse.fuse_args.push_back(o);
+        }
+    }
+}
+
+MountArgs parse(const std::vector<std::string>& args) {
+    MountArgs a;
+    std::vector<std::string> pos;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& s = args[i];
+        auto value = [&](const char* opt) -> std::string {
+            if (i + 1 >= args.size()) throw UserError(std::string(opt) + " needs a value", 2);
+            return args[++i];
+        };
+        if (s == "--root") {
+            a.root = value("--root");
+        } else if (s.rfind("--root=", 0) == 0) {
+            a.root = s.substr(7);
+        } else if (s == "--lower" || s == "--lowers") {
+            a.lower = value("--lower");
+        } else if (s.rfind("--lower=", 0) == 0) {
+            a.lower = s.substr(8);
+        } else if (s == "-o") {
+            parse_o(a, value("-o"));
+        } else if (s.rfind("-o", 0) == 0 && s.size() > 2) {
+            parse_o(a, s.substr(2));
+        } else if (s == "-f" || s == "--foreground") {
+            a.foreground = true;
+        } else if (s == "-d" || s == "--debug") {
+            a.debug = true;
+        } else if (!s.empty() && s[0] == '-' && s != "-") {
+            throw UserError("mount: unknown option '" + s + "'", 2);
+        } else {
+            pos.push_back(s);
+        }
+    }
+    if (!a.lower.empty()) {
+        if (pos.size() != 1) throw UserError("mount --lower takes one mount point", 2);
+        if (!a.root.empty()) throw UserError("mount: --root and --lower exclude each other", 2);
+        a.mnt = pos[0];
+    } else {
+        if (pos.size() != 2) throw UserError("mount needs IMAGE and MNT (see 'overlayfuse mount --help')", 2);
+        a.image = pos[0];
+        a.mnt = pos[1];
+    }
+    if (a.debug) a.foreground = true;
+    a.fuse.debug = a.debug;
+    return a;
+}
+
+std::string short_id(const std::string& id) {
+    auto colon = id.find(':');
+    return id.substr(colon == std::string::npos ? 0 : colon + 1, 12);
+}
+
+// The image's layers, topmost first. Without CAP_SYS_ADMIN the opaque markers come from
+// each layer's tar headers; a layer without them could be merged wrongly, so refuse.
+std::vector<merge::LayerSource> image_layers(const MountArgs& a, bool privileged) {
+    store::DockerStore st(a.root.empty() ? store::DockerStore::default_root()
+                                          : std::filesystem::path(a.root));
+    store::ImageInfo img = st.resolve_image(a.image);
+    std::vector<merge::LayerSource> out;
+    size_t n = img.layers.size();
+    for (size_t i = n; i-- > 0;) {
+        const auto& l = img.layers[i];
+        merge::LayerSource src;
+        src.path = l.diff_dir.string();
+        src.label = "layer " + std::to_string(i + 1) + "/" + std::to_string(n) + " (" +
+                    short_id(l.diff_id) + ") of " + a.image;
+        if (!privileged) {
+            auto markers = store::DockerStore::read_markers(l);
+            if (!markers && !a.userxattr) {
+                throw UserError(
+                    "cannot mount " + a.image + " as an unprivileged user: " + src.label +
+                    " has no " + l.tar_split.string() +
+                    ", and its trusted.overlay.opaque markers are readable only with "
+                    "CAP_SYS_ADMIN, so opaque directories would be lost (mount as root, or "
+                    "pass -o userxattr for a rootless store)");
+            }
+            if (markers) src.markers = std::make_shared<const LayerMarkers>(std::move(*markers));
+        }
+        out.push_back(std::move(src));
+    }
+    return out;
+}
+
+std::vector<merge::LayerSource> plain_layers(const MountArgs& a, bool privileged) {
+    if (!privileged && !a.userxattr) {
+        throw UserError(
+            "as an unprivileged user overlayfuse cannot read trusted.overlay.* markers in "
+            "--lower directories, so opaque directories could be lost; pass -o userxattr if "
+            "the layers use user.overlay.* markers only, or mount as root");
+    }
+    std::vector<merge::LayerSource> out;
+    for (const auto& dir : split(a.lower, ':', true)) {
+        if (dir.empty()) throw UserError("--lower has an empty layer name in '" + a.lower + "'", 2);
+        out.push_back({dir, "layer directory " + dir, nullptr});
+    }
+    return out;
+}
+
+void raise_fd_limit() {
+    // One O_PATH descriptor per node the kernel holds, as passthrough_hp does.
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+std::string fsname_for(const std::string& name) {
+    // fsname travels inside the mount options: no commas, spaces or backslashes.
+    for (char c : name)
+        if (c == ',' || c == ' ' || c == '\\' || c == '\t' || c == '\n') return "overlayfuse";
+    return name.empty() ? "overlayfuse" : name;
+}
+
+int mount_main(const std::vector<std::string>& args) {
+    for (const auto& s : args) {
+        if (s == "-h" || s == "--help") {
+            std::fputs(kMountUsage, stdout);
+            return 0;
+        }
+    }
+    MountArgs a = parse(args);
+    std::string mnt = check_mount_point(a.mnt);
+    bool privileged = has_cap_sys_admin();
+    auto layers = a.lower.empty() ? image_layers(a, privileged) : plain_layers(a, privileged);
+
+    merge::MarkerFormats formats;
+    formats.trusted_xattrs = privileged && !a.userxattr;
+    raise_fd_limit();
+    merge::Engine engine(std::move(layers), formats);
+
+    if (!a.allow_other_given) a.fuse.allow_other = ::geteuid() == 0;
+    a.fuse.fsname = fsname_for(a.lower.empty() ? a.image : "overlayfuse");
+    fuse::FuseSession session(engine, a.fuse);
+    session.mount(mnt);
+    if (!a.foreground && fuse_daemonize(0) != 0) throw UserError("cannot start the daemon for " + mnt);
+    return session.serve() == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int run_mount(const std::vector<std::string>& args) {
+    try {
+        return mount_main(args);
+    } catch (const UserError& e) {
+        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace ovf::cli

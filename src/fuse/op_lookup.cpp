@@ -1,0 +1,34 @@
+#include <cerrno>
+
+#include "ops.hpp"
+
+namespace ovf::fuse::ops {
+
+fuse_entry_param entry_of(fuse_req_t req, merge::Node& n) {
+    fuse_entry_param e{};
+    e.ino = node_id(engine(req), n);
+    e.attr = n.attr();
+    e.attr_timeout = ctx(req).timeout;
+    e.entry_timeout = ctx(req).timeout;
+    return e;
+}
+
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+    merge::Node* child = nullptr;
+    int err = engine(req).lookup(node(req, parent), name, &child);
+    if (err == -ENOENT) {
+        // A negative entry: the kernel remembers the miss as long as the layers stay put.
+        fuse_entry_param e{};
+        e.entry_timeout = ctx(req).timeout;
+        fuse_reply_entry(req, &e);
+        return;
+    }
+    if (err < 0) {
+        fuse_reply_err(req, -err);
+        return;
+    }
+    fuse_entry_param e = entry_of(req, *child);
+    if (fuse_reply_entry(req, &e) != 0) engine(req).forget(*child, 1);
+}
+
+}  // namespace ovf::fuse::ops

@@ -1,0 +1,54 @@
+#pragma once
+// Internal to the FUSE adapter: the request handlers (one file each, op_*.cpp) and what
+// they share. Handlers translate between FUSE and the merge engine and nothing more.
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "overlayfuse/fuse/session.hpp"
+#include "overlayfuse/merge/engine.hpp"
+
+namespace ovf::fuse {
+
+struct FuseSession::Context {
+    merge::Engine* engine = nullptr;
+    double timeout = 0;
+};
+
+namespace ops {
+
+inline FuseSession::Context& ctx(fuse_req_t req) {
+    return *static_cast<FuseSession::Context*>(fuse_req_userdata(req));
+}
+inline merge::Engine& engine(fuse_req_t req) { return *ctx(req).engine; }
+
+// Node ids are the nodes' addresses, except the root's, which FUSE fixes at 1.
+inline merge::Node& node(fuse_req_t req, fuse_ino_t ino) {
+    if (ino == FUSE_ROOT_ID) return engine(req).root();
+    return *reinterpret_cast<merge::Node*>(ino);
+}
+inline fuse_ino_t node_id(merge::Engine& e, merge::Node& n) {
+    return &n == &e.root() ? FUSE_ROOT_ID : reinterpret_cast<fuse_ino_t>(&n);
+}
+
+// The entry reply for a node the engine just counted a lookup for.
+fuse_entry_param entry_of(fuse_req_t req, merge::Node& n);
+
+void init(void* userdata, fuse_conn_info* conn);
+void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+void forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets);
+void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void readlink(fuse_req_t req, fuse_ino_t ino);
+void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void statfs(fuse_req_t req, fuse_ino_t ino);
+
+}  // namespace ops
+}  // namespace ovf::fuse

@@ -1,0 +1,107 @@
+#include "overlayfuse/fuse/session.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+
+#include "overlayfuse/error.hpp"
+#include "ops.hpp"
+
+namespace ovf::fuse {
+
+namespace {
+
+const fuse_lowlevel_ops& operations() {
+    static const fuse_lowlevel_ops o = [] {
+        fuse_lowlevel_ops x{};
+        x.init = ops::init;
+        x.lookup = ops::lookup;
+        x.forget = ops::forget;
+        x.forget_multi = ops::forget_multi;
+        x.getattr = ops::getattr;
+        x.readlink = ops::readlink;
+        x.open = ops::open;
+        x.read = ops::read;
+        x.release = ops::release;
+        x.opendir = ops::opendir;
+        x.readdir = ops::readdir;
+        x.readdirplus = ops::readdirplus;
+        x.releasedir = ops::releasedir;
+        x.getxattr = ops::getxattr;
+        x.listxattr = ops::listxattr;
+        x.statfs = ops::statfs;
+        return x;
+    }();
+    return o;
+}
+
+// libfuse reports mount failures through its log; keep the last message for our one line.
+std::mutex g_log_mu;
+std::string g_last_log;  // the one piece of global state: libfuse's logger has no user pointer
+
+void capture_log(enum fuse_log_level level, const char* fmt, va_list ap) {
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    std::string msg(buf);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (msg.rfind("fuse: ", 0) == 0) msg.erase(0, 6);
+    std::lock_guard lock(g_log_mu);
+    if (level <= FUSE_LOG_ERR) g_last_log = msg;
+    if (level <= FUSE_LOG_WARNING && level > FUSE_LOG_ERR) std::fprintf(stderr, "overlayfuse: %s\n", msg.c_str());
+}
+
+}  // namespace
+
+FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
+    : ctx_(std::make_unique<Context>()), opts_(std::move(opts)) {
+    ctx_->engine = &engine;
+    ctx_->timeout = opts_.cache_timeout;
+    fuse_set_log_func(capture_log);
+
+    std::string o = "ro,default_permissions,fsname=" + opts_.fsname + ",subtype=overlayfuse";
+    if (opts_.allow_other) o += ",allow_other";
+    for (const auto& a : opts_.fuse_args) o += "," + a;
+    std::vector<std::string> args = {"overlayfuse", "-o", o};
+    if (opts_.debug) args.push_back("-d");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    fuse_args fa = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    se_ = fuse_session_new(&fa, &operations(), sizeof(fuse_lowlevel_ops), ctx_.get());
+    fuse_opt_free_args(&fa);
+    if (!se_) {
+        std::lock_guard lock(g_log_mu);
+        throw UserError("invalid FUSE options '" + o + "': " + g_last_log, 2);
+    }
+}
+
+FuseSession::~FuseSession() {
+    if (!se_) return;
+    if (signals_set_) fuse_remove_signal_handlers(se_);
+    if (mounted_) fuse_session_unmount(se_);
+    fuse_session_destroy(se_);
+}
+
+void FuseSession::mount(const std::string& mnt) {
+    {
+        std::lock_guard lock(g_log_mu);
+        g_last_log.clear();
+    }
+    if (fuse_session_mount(se_, mnt.c_str()) != 0) {
+        std::lock_guard lock(g_log_mu);
+        throw UserError("cannot mount on " + mnt + ": " +
+                        (g_last_log.empty() ? std::string("mount failed") : g_last_log));
+    }
+    mounted_ = true;
+}
+
+int FuseSession::serve() {
+    if (fuse_set_signal_handlers(se_) == 0) signals_set_ = true;
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(cfg, 0);
+    if (opts_.max_threads) fuse_loop_cfg_set_max_threads(cfg, opts_.max_threads);
+    int rc = fuse_session_loop_mt(se_, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    return rc;
+}
+
+}  // namespace ovf::fuse

@@ -1,0 +1,125 @@
+// Building a directory's merged listing: one pass over each of its layers, top first.
+#include <dirent.h>
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "overlayfuse/merge/engine.hpp"
+#include "overlayfuse/merge/markers.hpp"
+#include "overlayfuse/sys.hpp"
+
+namespace ovf::merge {
+
+namespace {
+
+struct RawEntry {
+    std::string name;
+    unsigned char type;
+    ino_t ino;
+};
+
+int read_dir(int opath_fd, std::vector<RawEntry>& out) {
+    int fd = ::openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? -EIO : -errno;
+    UniqueFd guard(fd);
+    alignas(8) char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = ::getdents64(fd, buf, sizeof buf);
+        if (n < 0) return -errno;
+        if (n == 0) return 0;
+        for (ssize_t off = 0; off < n;) {
+            auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+            off += d->d_reclen;
+            if (std::strcmp(d->d_name, ".") == 0 || std::strcmp(d->d_name, "..") == 0) continue;
+            out.push_back({d->d_name, d->d_type, d->d_ino});
+        }
+    }
+}
+
+bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+
+// Accumulates layers top first. The first layer to mention a name decides; a directory stays
+// open for lower copies until a whiteout or a non-directory below it ends the merge.
+class Merger {
+public:
+    void add(const RawEntry& e, uint16_t branch, bool whiteout) {
+        auto [it, inserted] = seen_.try_emplace(e.name, State{});
+        State& s = it->second;
+        if (inserted) {
+            if (whiteout) return;  // hidden; State{} is closed
+            s.index = static_cast<int32_t>(out_.size());
+            s.open = e.type == DT_DIR;
+            out_.push_back({e.name, branch, e.type, e.ino, {}});
+            return;
+        }
+        if (!s.open) return;
+        if (!whiteout && e.type == DT_DIR) {
+            out_[static_cast<size_t>(s.index)].lower_dirs.push_back(branch);
+        } else {
+            s.open = false;
+        }
+    }
+    // An AUFS ".wh.NAME" in BRANCH hides NAME in the layers below it, not in its own.
+    void whiteout(const std::string& name, uint16_t branch) {
+        auto [it, inserted] = seen_.try_emplace(name, State{});
+        State& s = it->second;
+        if (inserted || !s.open) return;
+        const DirEntry& e = out_[static_cast<size_t>(s.index)];
+        uint16_t last = e.lower_dirs.empty() ? e.branch : e.lower_dirs.back();
+        if (last != branch) s.open = false;
+    }
+    std::vector<DirEntry> take() { return std::move(out_); }
+
+private:
+    struct State {
+        int32_t index = -1;
+        bool open = false;
+    };
+    std::unordered_map<std::string, State> seen_;
+    std::vector<DirEntry> out_;
+};
+
+}  // namespace
+
+int Engine::build_listing(const Node& dir, std::vector<DirEntry>& out) const {
+    Merger merger;
+    std::vector<RawEntry> raw;
+    std::vector<std::string> aufs_whiteouts;
+    const auto& branches = dir.branches();
+    for (uint16_t bi = 0; bi < branches.size(); ++bi) {
+        const Branch& b = branches[bi];
+        const Layer& layer = layers_[b.layer];
+        raw.clear();
+        aufs_whiteouts.clear();
+        if (int err = read_dir(b.fd.get(), raw); err < 0) return err;
+        for (auto& e : raw) {
+            if (formats_.aufs_files && starts_with(e.name, kAufsWhiteoutPrefix)) {
+                if (!starts_with(e.name, kAufsMetaPrefix))
+                    aufs_whiteouts.push_back(e.name.substr(kAufsWhiteoutPrefix.size()));
+                continue;
+            }
+            struct stat st;
+            bool need_stat = e.type == DT_UNKNOWN || e.type == DT_CHR ||
+                             (b.has_xwhiteouts && e.type == DT_REG);
+            if (need_stat) {
+                if (sys::fstatat(b.fd.get(), e.name.c_str(), &st) < 0) continue;  // raced away
+                e.type = IFTODT(st.st_mode);
+            }
+            bool whiteout = (e.type == DT_CHR && st.st_rdev == 0) ||
+                            (b.has_xwhiteouts && e.type == DT_REG && st.st_size == 0 &&
+                             is_xattr_whiteout(b.fd.get(), e.name.c_str(), formats_));
+            merger.add(e, bi, whiteout);
+        }
+        for (const auto& name : aufs_whiteouts) merger.whiteout(name, bi);
+        // Whiteouts named by the layer's tar headers count even if the layer directory lost
+        // its char 0/0 devices (a copied store).
+        if (auto it = layer.marker_whiteouts.find(dir.path()); it != layer.marker_whiteouts.end())
+            for (const auto& name : it->second) merger.whiteout(name, bi);
+    }
+    out = merger.take();
+    return 0;
+}
+
+}  // namespace ovf::merge

@@ -1,0 +1,48 @@
+// Extended attributes of merged objects: served from the topmost copy, with overlay's own
+// attributes hidden and escaped ones unescaped, as the kernel's overlay does.
+#include <cerrno>
+#include <cstring>
+
+#include "overlayfuse/merge/engine.hpp"
+#include "overlayfuse/merge/xattr_names.hpp"
+#include "overlayfuse/sys.hpp"
+
+namespace ovf::merge {
+
+ssize_t Engine::getxattr(const Node& node, const char* name, void* value, size_t size) const {
+    auto layer_name = layer_xattr_name(name);
+    if (!layer_name) return -ENODATA;
+    ssize_t n = sys::getxattr(node.top().fd.get(), layer_name->c_str(), value, size);
+    return n == -ENOENT ? -EIO : n;
+}
+
+ssize_t Engine::listxattr(const Node& node, char* list, size_t size) const {
+    int fd = node.top().fd.get();
+    std::string raw;
+    for (;;) {
+        ssize_t n = sys::listxattr(fd, nullptr, 0);
+        if (n < 0) return n == -ENOENT ? -EIO : n;
+        raw.resize(static_cast<size_t>(n));
+        if (n == 0) break;
+        n = sys::listxattr(fd, raw.data(), raw.size());
+        if (n == -ERANGE) continue;
+        if (n < 0) return n;
+        raw.resize(static_cast<size_t>(n));
+        break;
+    }
+    std::string visible;
+    for (size_t pos = 0; pos < raw.size();) {
+        size_t len = std::strlen(raw.data() + pos);
+        if (auto v = visible_xattr_name(std::string_view(raw.data() + pos, len))) {
+            visible += *v;
+            visible.push_back('\0');
+        }
+        pos += len + 1;
+    }
+    if (size == 0) return static_cast<ssize_t>(visible.size());
+    if (visible.size() > size) return -ERANGE;
+    std::memcpy(list, visible.data(), visible.size());
+    return static_cast<ssize_t>(visible.size());
+}
+
+}  // namespace ovf::merge

@@ -1,0 +1,109 @@
+// Inode numbers, link counts and node lifetimes.
+#include "layer_fixture.hpp"
+
+namespace ovf::test {
+namespace {
+
+class Inodes : public LayerFixture {};
+
+TEST_F(Inodes, StInoIsTheTopmostCopysAndMatchesListing) {
+    file(0, "a");
+    file(1, "a");
+    file(1, "d/f");
+    engine();
+    merge::Node* a = resolve("a");
+    ASSERT_NE(a, nullptr);
+    struct stat real;
+    ASSERT_EQ(::lstat((layer(0) / "a").c_str(), &real), 0);
+    EXPECT_EQ(a->attr().st_ino, real.st_ino);
+    std::shared_ptr<const merge::Listing> l;
+    ASSERT_EQ(engine_->listing(engine_->root(), &l), 0);
+    for (const auto& e : l->entries()) {
+        merge::Node* n = resolve(e.name);
+        ASSERT_NE(n, nullptr);
+        EXPECT_EQ(engine_->entry_ino(engine_->root(), e), n->attr().st_ino) << e.name;
+    }
+}
+
+TEST_F(Inodes, HardLinksShareOneNode) {
+    file(0, "a", "data");
+    dir(0, "sub");
+    fs::create_hard_link(layer(0) / "a", layer(0) / "sub" / "b");
+    engine();
+    merge::Node* a = resolve("a");
+    merge::Node* b = resolve("sub/b");
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a->attr().st_nlink, 2u);
+}
+
+TEST_F(Inodes, MergedDirectoryHasOneLinkSingleLayerKeepsItsOwn) {
+    dir(0, "m/sub1");
+    dir(1, "m/sub2");
+    dir(0, "single/s1");
+    dir(0, "single/s2");
+    engine();
+    EXPECT_EQ(resolve("m")->attr().st_nlink, 1u);
+    EXPECT_EQ(resolve("single")->attr().st_nlink, 4u);
+}
+
+TEST_F(Inodes, ForgetFreesNodesAndRelookupWorks) {
+    file(0, "d/f");
+    engine();
+    merge::Node* d = resolve("d");
+    merge::Node* f = nullptr;
+    ASSERT_EQ(engine_->lookup(*d, "f", &f), 0);
+    EXPECT_EQ(engine_->node_count(), 2u);
+    engine_->forget(*f, 1);
+    engine_->forget(*d, 1);
+    EXPECT_EQ(engine_->node_count(), 0u);
+    EXPECT_TRUE(exists("d/f"));
+}
+
+TEST_F(Inodes, LookupCountsAccumulate) {
+    file(0, "f");
+    engine();
+    merge::Node* a = resolve("f");
+    merge::Node* b = resolve("f");
+    EXPECT_EQ(a, b);
+    engine_->forget(*a, 1);
+    EXPECT_EQ(engine_->node_count(), 1u);
+    engine_->forget(*a, 1);
+    EXPECT_EQ(engine_->node_count(), 0u);
+}
+
+TEST_F(Inodes, LayerChangedUnderTheViewGivesEio) {
+    file(0, "d/f");
+    file(0, "d/g");
+    engine();
+    ASSERT_NE(resolve("d"), nullptr);
+    ASSERT_EQ(names("d").size(), 2u);  // the listing is cached now
+    fs::remove(layer(0) / "d" / "g");
+    int err = 0;
+    EXPECT_EQ(resolve("d/g", &err), nullptr);
+    EXPECT_EQ(err, -EIO);
+    merge::Node* f = resolve("d/f");
+    ASSERT_NE(f, nullptr);
+    fs::remove(layer(0) / "d" / "f");
+    // The node's O_PATH fd still holds the unlinked inode: reading still works or fails
+    // cleanly, and never crashes.
+    int fd = engine_->open_read(*f, O_RDONLY);
+    if (fd >= 0) ::close(fd);
+}
+
+TEST_F(Inodes, MissingLayerIsAClearError) {
+    layer(0);
+    nlayers_ = 2;  // layer 1 never created
+    fs::remove_all(base_ / "l1");
+    std::vector<merge::LayerSource> src{{(base_ / "l0").string(), "", nullptr},
+                                        {(base_ / "l1").string(), "", nullptr}};
+    try {
+        merge::Engine e(std::move(src));
+        FAIL() << "expected an error";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("l1"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace ovf::test
