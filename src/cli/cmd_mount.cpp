@@ -1,7 +1,14 @@
 // `overlayfuse mount`: image reference or --lower list -> layer directories -> merge engine ->
 // FUSE session. The parent returns once the view is mounted; a child serves it.
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
 
 #include <cstdio>
 #include <string>
@@ -22,10 +29,14 @@ namespace ovf::cli {
 namespace {
 
 const char kMountUsage[] =
-    "usage: overlayfuse mount [--root DIR] [-o OPTS] [-f] IMAGE MNT\n"
-    "       overlayfuse mount [-o OPTS] [-f] --lower TOP:...:BOTTOM MNT\n"
+    "usage: overlayfuse mount [--root DIR] [-o OPTS] [-f] [WRITABLE] IMAGE MNT\n"
+    "       overlayfuse mount [-o OPTS] [-f] [WRITABLE] --lower TOP:...:BOTTOM MNT\n"
     "\n"
-    "Mounts an image of a Docker overlay2 store, or plain layer directories, read-only on MNT.\n"
+    "Mounts an image of a Docker overlay2 store, or plain layer directories, on MNT;\n"
+    "read-only unless WRITABLE is given:\n"
+    "  --upper DIR     keep changes in DIR, in the kernel overlay's format\n"
+    "  --work DIR      work directory on DIR's filesystem (default: .NAME.work beside DIR)\n"
+    "  --writable      changes go to a temporary upper, removed at unmount\n"
     "\n"
     "  --root DIR      the store's data root (default: data-root of /etc/docker/daemon.json,\n"
     "                  ~/.local/share/docker for a user who has it, else /var/lib/docker)\n"
@@ -39,6 +50,8 @@ const char kMountUsage[] =
     "      allow_other     let other users in (default when mounted by root)\n"
     "      timeout=SECS    how long the kernel may cache entries and attributes (86400)\n"
     "      max_threads=N   request threads (libfuse default)\n"
+    "      redirect_dir=on rename directories of lower layers in place (overlay.redirect),\n"
+    "                      as the kernel does with redirect_dir=on; default off: EXDEV\n"
     "      other options are passed to libfuse (see mount.fuse3(8))\n";
 
 struct MountArgs {
@@ -46,6 +59,10 @@ struct MountArgs {
     std::string lower;
     std::string image;
     std::string mnt;
+    std::string upper;
+    std::string work;
+    bool writable_temp = false;
+    bool redirect_dir = false;
     bool foreground = false;
     bool debug = false;
     bool userxattr = false;
@@ -81,6 +98,8 @@ void parse_o(MountArgs& a, const std::string& opts) {
             a.fuse.cache_timeout = std::stod(o.substr(8));
         } else if (o.rfind("max_threads=", 0) == 0) {
             a.fuse.max_threads = static_cast<unsigned>(std::stoul(o.substr(12)));
+        } else if (o == "redirect_dir=on" || o == "redirect_dir=off") {
+            a.redirect_dir = o == "redirect_dir=on";
         } else if (o == "ro") {
             // always read-only
         } else {
@@ -106,6 +125,12 @@ MountArgs parse(const std::vector<std::string>& args) {
             a.lower = value("--lower");
         } else if (s.rfind("--lower=", 0) == 0) {
             a.lower = s.substr(8);
+        } else if (s == "--upper") {
+            a.upper = value("--upper");
+        } else if (s == "--work") {
+            a.work = value("--work");
+        } else if (s == "--writable") {
+            a.writable_temp = true;
         } else if (s == "-o") {
             parse_o(a, value("-o"));
         } else if (s.rfind("-o", 0) == 0 && s.size() > 2) {
@@ -131,6 +156,8 @@ MountArgs parse(const std::vector<std::string>& args) {
     }
     if (a.debug) a.foreground = true;
     a.fuse.debug = a.debug;
+    if (a.writable_temp && !a.upper.empty()) throw UserError("mount: --writable and --upper exclude each other", 2);
+    if (!a.work.empty() && a.upper.empty()) throw UserError("mount: --work needs --upper", 2);
     return a;
 }
 
@@ -185,6 +212,67 @@ std::vector<merge::LayerSource> plain_layers(const MountArgs& a, bool privileged
     return out;
 }
 
+std::string canonical(const std::string& path, const char* what) {
+    char buf[PATH_MAX];
+    if (!::realpath(path.c_str(), buf)) throw UserError(std::string(what) + " " + path + ": " + errno_text(errno));
+    struct stat st;
+    if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        throw UserError(std::string(what) + " " + path + " is not a directory");
+    return buf;
+}
+
+bool inside(const std::string& a, const std::string& b) {  // A is B or below it
+    return a == b || (a.size() > b.size() && a.compare(0, b.size(), b) == 0 && a[b.size()] == '/');
+}
+
+// A temporary upper for --writable: removed by the daemon when the view goes away.
+class TempUpper {
+public:
+    TempUpper() {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string tmpl = std::string(tmp && *tmp ? tmp : "/var/tmp") + "/overlayfuse.XXXXXX";
+        if (!::mkdtemp(tmpl.data())) throw UserError("cannot create a temporary upper in " + tmpl + ": " + errno_text(errno));
+        dir_ = tmpl;
+        ::mkdir((dir_ + "/upper").c_str(), 0755);
+        ::mkdir((dir_ + "/work").c_str(), 0700);
+    }
+    ~TempUpper() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    std::string upper() const { return dir_ + "/upper"; }
+    std::string work() const { return dir_ + "/work"; }
+
+private:
+    std::string dir_;
+};
+
+// The upper and work directories, checked before anything is mounted.
+merge::UpperSource upper_source(const MountArgs& a, const std::vector<merge::LayerSource>& lowers,
+                                bool privileged) {
+    merge::UpperSource u;
+    u.upper = canonical(a.upper, "upper directory");
+    std::string work = a.work;
+    if (work.empty()) {
+        auto p = std::filesystem::path(u.upper);
+        work = (p.parent_path() / ("." + p.filename().string() + ".work")).string();
+        if (::mkdir(work.c_str(), 0700) != 0 && errno != EEXIST)
+            throw UserError("cannot create work directory " + work + " (pass --work DIR): " + errno_text(errno));
+    }
+    u.work = canonical(work, "work directory");
+    if (inside(u.upper, u.work) || inside(u.work, u.upper))
+        throw UserError("upper directory " + u.upper + " and work directory " + u.work + " must not contain each other");
+    for (const auto& l : lowers) {
+        std::string lower = canonical(l.path, "layer");
+        for (const auto* d : {&u.upper, &u.work})
+            if (inside(*d, lower) || inside(lower, *d))
+                throw UserError(*d + " overlaps " + l.label + " (" + lower + "): never write into a layer");
+    }
+    u.user_xattrs = !privileged || a.userxattr;
+    u.redirect_dir = a.redirect_dir;
+    return u;
+}
+
 void raise_fd_limit() {
     // One O_PATH descriptor per node the kernel holds, as passthrough_hp does.
     struct rlimit rl;
@@ -215,8 +303,16 @@ int mount_main(const std::vector<std::string>& args) {
 
     merge::MarkerFormats formats;
     formats.trusted_xattrs = privileged && !a.userxattr;
+    std::optional<TempUpper> temp;
+    if (a.writable_temp) {
+        temp.emplace();
+        a.upper = temp->upper();
+        a.work = temp->work();
+    }
+    std::optional<merge::UpperSource> upper;
+    if (!a.upper.empty()) upper = upper_source(a, layers, privileged);
     raise_fd_limit();
-    merge::Engine engine(std::move(layers), formats);
+    merge::Engine engine(std::move(layers), formats, upper);
 
     if (!a.allow_other_given) a.fuse.allow_other = ::geteuid() == 0;
     a.fuse.fsname = fsname_for(a.lower.empty() ? a.image : "overlayfuse");

@@ -14,6 +14,9 @@ void init(void* userdata, fuse_conn_info* conn) {
     want(FUSE_CAP_READDIRPLUS);
     want(FUSE_CAP_READDIRPLUS_AUTO);
     want(FUSE_CAP_ASYNC_READ);
+    // Writes arrive spliced; O_TRUNC comes with open, so copy-up can skip the old data.
+    want(FUSE_CAP_SPLICE_READ);
+    want(FUSE_CAP_ATOMIC_O_TRUNC);
     // Lowers never change: page cache validity does not need mtime checks on every getattr.
     conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }

@@ -7,10 +7,24 @@ namespace ovf::fuse::ops {
 fuse_entry_param entry_of(fuse_req_t req, merge::Node& n) {
     fuse_entry_param e{};
     e.ino = node_id(engine(req), n);
-    e.attr = n.attr();
+    engine(req).getattr(n, &e.attr);
     e.attr_timeout = ctx(req).timeout;
     e.entry_timeout = ctx(req).timeout;
     return e;
+}
+
+void reply_new_entry(fuse_req_t req, int err, merge::Node* n) {
+    if (err < 0) {
+        fuse_reply_err(req, -err);
+        return;
+    }
+    fuse_entry_param e = entry_of(req, *n);
+    if (fuse_reply_entry(req, &e) != 0) engine(req).forget(*n, 1);
+}
+
+merge::Caller caller(fuse_req_t req) {
+    const fuse_ctx* c = fuse_req_ctx(req);
+    return {c->uid, c->gid, 0};
 }
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {

@@ -6,18 +6,15 @@
 namespace ovf::fuse::ops {
 
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-        fuse_reply_err(req, EROFS);
-        return;
-    }
-    int fd = engine(req).open_read(node(req, ino), fi->flags);
+    int fd = engine(req).open(node(req, ino), fi->flags);
     if (fd < 0) {
         fuse_reply_err(req, -fd);
         return;
     }
     fi->fh = static_cast<uint64_t>(fd);
-    fi->keep_cache = 1;  // the file cannot change: keep its pages across opens
-    fi->noflush = 1;     // nothing to flush on close
+    // Every change goes through this mount, so cached pages stay valid across opens.
+    fi->keep_cache = 1;
+    fi->noflush = !engine(req).writable();
     if (fuse_reply_open(req, fi) != 0) ::close(fd);
 }
 

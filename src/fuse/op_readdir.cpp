@@ -1,6 +1,6 @@
-// Directory listings. Each open handle holds a snapshot of the merged listing, so offsets stay
-// valid for that handle (telldir/seekdir) whatever happens to the directory meanwhile.
-// Offsets: 1 and 2 follow "." and "..", then entry i is followed by offset i + 3.
+// Directory listings. Offsets are the listing's slot numbers, which never move (see
+// merge/listing.hpp), so they stay valid for an open handle (telldir/seekdir) while names
+// come and go. Offsets 1 and 2 follow "." and ".."; the entry in slot i is followed by i + 3.
 #include <dirent.h>
 
 #include <cerrno>
@@ -21,28 +21,40 @@ DirHandle* handle(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->
 
 constexpr off_t kDots = 2;
 
-// Fills a reply buffer of SIZE bytes from offset OFF. ADD appends one entry and returns the
-// space it needed (more than what was left means it did not fit, as libfuse's add functions).
-template <typename Add>
-void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, Add add) {
-    merge::Node& dir = node(req, ino);
-    const auto& entries = handle(fi)->listing->entries();
-    std::vector<char> buf(size);
-    size_t used = 0;
-    for (off_t pos = off; pos < kDots + static_cast<off_t>(entries.size()); ++pos) {
-        size_t need = add(dir, pos, buf.data() + used, size - used);
-        if (need > size - used) break;
-        used += need;
-    }
-    fuse_reply_buf(req, buf.data(), used);
-}
-
-struct stat dot_attr(const merge::Node& dir, off_t pos) {
+struct stat dot_attr(fuse_req_t req, merge::Node& dir, off_t pos) {
     struct stat st{};
     st.st_mode = S_IFDIR;
     // ".." of the root is the root; elsewhere the kernel fills in the parent it knows.
-    st.st_ino = pos == 0 || dir.path().empty() ? dir.attr().st_ino : 0;
+    st.st_ino = pos == 0 || &dir == &engine(req).root() ? dir.ino() : 0;
     return st;
+}
+
+// Fills a reply buffer of SIZE bytes from offset OFF. ADD appends one entry at the position
+// it is given and returns the space it needed (more than was left: it did not fit).
+template <typename AddDot, typename AddEntry>
+void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, AddDot add_dot,
+          AddEntry add_entry) {
+    merge::Node& dir = node(req, ino);
+    std::vector<char> buf(size);
+    size_t used = 0;
+    for (; off < kDots; ++off) {
+        size_t need = add_dot(dir, off, buf.data() + used, size - used);
+        if (need > size - used) return (void)fuse_reply_buf(req, buf.data(), used);
+        used += need;
+    }
+    const merge::Listing& listing = *handle(fi)->listing;
+    for (size_t slot = static_cast<size_t>(off - kDots);;) {
+        // A small batch at a time: enough for one reply, no lock held while adding.
+        auto batch = listing.slice(slot, 64);
+        if (batch.empty()) break;
+        for (auto& [i, e] : batch) {
+            size_t need = add_entry(dir, e, static_cast<off_t>(i) + kDots + 1, buf.data() + used, size - used);
+            if (need > size - used) return (void)fuse_reply_buf(req, buf.data(), used);
+            used += need;
+        }
+        slot = batch.back().first + 1;
+    }
+    fuse_reply_buf(req, buf.data(), used);
 }
 
 }  // namespace
@@ -55,8 +67,10 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return;
     }
     fi->fh = reinterpret_cast<uint64_t>(h.get());
-    fi->cache_readdir = 1;  // the listing cannot change: let the kernel cache it
-    fi->keep_cache = 1;
+    if (!engine(req).writable()) {
+        fi->cache_readdir = 1;  // the listing cannot change: let the kernel keep it
+        fi->keep_cache = 1;
+    }
     if (fuse_reply_open(req, fi) == 0) h.release();
 }
 
@@ -66,42 +80,42 @@ void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-    const auto& entries = handle(fi)->listing->entries();
-    fill(req, ino, size, off, fi, [&](merge::Node& dir, off_t pos, char* buf, size_t left) {
-        if (pos < kDots) {
-            struct stat st = dot_attr(dir, pos);
+    fill(
+        req, ino, size, off, fi,
+        [&](merge::Node& dir, off_t pos, char* buf, size_t left) {
+            struct stat st = dot_attr(req, dir, pos);
             return fuse_add_direntry(req, buf, left, pos == 0 ? "." : "..", &st, pos + 1);
-        }
-        const merge::DirEntry& e = entries[static_cast<size_t>(pos - kDots)];
-        struct stat st{};
-        st.st_mode = static_cast<mode_t>(DTTOIF(e.type));
-        st.st_ino = engine(req).entry_ino(dir, e);
-        return fuse_add_direntry(req, buf, left, e.name.c_str(), &st, pos + 1);
-    });
+        },
+        [&](merge::Node&, const merge::DirEntry& e, off_t next, char* buf, size_t left) {
+            struct stat st{};
+            st.st_mode = static_cast<mode_t>(DTTOIF(e.type));
+            st.st_ino = e.ino;
+            return fuse_add_direntry(req, buf, left, e.name.c_str(), &st, next);
+        });
 }
 
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
-    const auto& entries = handle(fi)->listing->entries();
-    fill(req, ino, size, off, fi, [&](merge::Node& dir, off_t pos, char* buf, size_t left) {
-        if (pos < kDots) {
+    fill(
+        req, ino, size, off, fi,
+        [&](merge::Node& dir, off_t pos, char* buf, size_t left) {
             fuse_entry_param e{};  // ino 0: a name only, the kernel looks it up itself
-            e.attr = dot_attr(dir, pos);
+            e.attr = dot_attr(req, dir, pos);
             return fuse_add_direntry_plus(req, buf, left, pos == 0 ? "." : "..", &e, pos + 1);
-        }
-        const merge::DirEntry& de = entries[static_cast<size_t>(pos - kDots)];
-        merge::Node* child = nullptr;
-        fuse_entry_param e{};
-        if (engine(req).lookup(dir, de.name, &child) == 0) {
-            e = entry_of(req, *child);
-        } else {  // vanished from its layer: list the name, let lookup report the error
-            e.attr.st_mode = static_cast<mode_t>(DTTOIF(de.type));
-            e.attr.st_ino = engine(req).entry_ino(dir, de);
-        }
-        size_t need = fuse_add_direntry_plus(req, buf, left, de.name.c_str(), &e, pos + 1);
-        // An entry that did not fit is not sent, so the kernel never counts that lookup.
-        if (need > left && child) engine(req).forget(*child, 1);
-        return need;
-    });
+        },
+        [&](merge::Node& dir, const merge::DirEntry& de, off_t next, char* buf, size_t left) {
+            merge::Node* child = nullptr;
+            fuse_entry_param e{};
+            if (engine(req).lookup(dir, de.name, &child) == 0) {
+                e = entry_of(req, *child);
+            } else {  // vanished meanwhile: list the name, let lookup report the error
+                e.attr.st_mode = static_cast<mode_t>(DTTOIF(de.type));
+                e.attr.st_ino = de.ino;
+            }
+            size_t need = fuse_add_direntry_plus(req, buf, left, de.name.c_str(), &e, next);
+            // An entry that did not fit is not sent, so the kernel never counts that lookup.
+            if (need > left && child) engine(req).forget(*child, 1);
+            return need;
+        });
 }
 
 }  // namespace ovf::fuse::ops

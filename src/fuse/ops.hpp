@@ -14,6 +14,7 @@ struct FuseSession::Context {
     double timeout = 0;
 };
 
+
 namespace ops {
 
 inline FuseSession::Context& ctx(fuse_req_t req) {
@@ -29,6 +30,13 @@ inline merge::Node& node(fuse_req_t req, fuse_ino_t ino) {
 inline fuse_ino_t node_id(merge::Engine& e, merge::Node& n) {
     return &n == &e.root() ? FUSE_ROOT_ID : reinterpret_cast<fuse_ino_t>(&n);
 }
+
+// Replies ERR (a -errno or 0) as FUSE wants it.
+inline void reply_status(fuse_req_t req, int err) { fuse_reply_err(req, err < 0 ? -err : 0); }
+// Replies with the entry of a node just created (or linked), or the error.
+void reply_new_entry(fuse_req_t req, int err, merge::Node* n);
+// The caller's identity for new objects (the kernel already applied the umask).
+merge::Caller caller(fuse_req_t req);
 
 // The entry reply for a node the engine just counted a lookup for.
 fuse_entry_param entry_of(fuse_req_t req, merge::Node& n);
@@ -49,6 +57,27 @@ void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void statfs(fuse_req_t req, fuse_ino_t ino);
+
+// Writable views only (the mount is read-only otherwise, and the kernel refuses these).
+void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
+void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+void symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name);
+void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
+void unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+void rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+void rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+            const char* newname, unsigned int flags);
+void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi);
+void setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+              int flags);
+void removexattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+void write_buf(fuse_req_t req, fuse_ino_t ino, fuse_bufvec* in, off_t off, fuse_file_info* fi);
+void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+void fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+void fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+               fuse_file_info* fi);
 
 }  // namespace ops
 }  // namespace ovf::fuse

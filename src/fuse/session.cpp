@@ -30,6 +30,22 @@ const fuse_lowlevel_ops& operations() {
         x.getxattr = ops::getxattr;
         x.listxattr = ops::listxattr;
         x.statfs = ops::statfs;
+        x.create = ops::create;
+        x.mknod = ops::mknod;
+        x.mkdir = ops::mkdir;
+        x.symlink = ops::symlink;
+        x.link = ops::link;
+        x.unlink = ops::unlink;
+        x.rmdir = ops::rmdir;
+        x.rename = ops::rename;
+        x.setattr = ops::setattr;
+        x.setxattr = ops::setxattr;
+        x.removexattr = ops::removexattr;
+        x.write_buf = ops::write_buf;
+        x.flush = ops::flush;
+        x.fsync = ops::fsync;
+        x.fsyncdir = ops::fsyncdir;
+        x.fallocate = ops::fallocate;
         return x;
     }();
     return o;
@@ -58,7 +74,8 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     ctx_->timeout = opts_.cache_timeout;
     fuse_set_log_func(capture_log);
 
-    std::string o = "ro,default_permissions,fsname=" + opts_.fsname + ",subtype=overlayfuse";
+    std::string o = std::string(engine.writable() ? "rw" : "ro") +
+                    ",default_permissions,fsname=" + opts_.fsname + ",subtype=overlayfuse";
     if (opts_.allow_other) o += ",allow_other";
     for (const auto& a : opts_.fuse_args) o += "," + a;
     std::vector<std::string> args = {"overlayfuse", "-o", o};

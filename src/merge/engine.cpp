@@ -1,23 +1,26 @@
+// The engine's core: layers, the node table, lookup and attributes.
 #include "overlayfuse/merge/engine.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
-#include <sys/statvfs.h>
 
 #include <cerrno>
 
 #include "overlayfuse/error.hpp"
 #include "overlayfuse/merge/markers.hpp"
 #include "overlayfuse/sys.hpp"
+#include "upper.hpp"
 
 namespace ovf::merge {
 
 namespace {
 
-Layer open_layer(const LayerSource& src) {
+Layer open_layer(const LayerSource& src, const MarkerFormats& formats) {
     Layer l;
     l.path = src.path;
     l.label = src.label.empty() ? src.path : src.label;
     l.markers = src.markers;
+    l.formats = formats;
     int fd = ::open(src.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         bool names_path = l.label.find(src.path) != std::string::npos;
@@ -40,27 +43,32 @@ Layer open_layer(const LayerSource& src) {
 
 }  // namespace
 
-Engine::Engine(std::vector<LayerSource> sources, MarkerFormats formats) : formats_(formats) {
-    if (sources.empty()) throw UserError("no layers to mount");
-    if (sources.size() > UINT16_MAX) throw UserError("too many layers");
-    for (const auto& s : sources) layers_.push_back(open_layer(s));
+Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
+               std::optional<UpperSource> upper) {
+    if (lowers.empty()) throw UserError("no layers to mount");
+    if (lowers.size() + 1 > UINT16_MAX) throw UserError("too many layers");
+    if (upper) {
+        upper_ = std::make_unique<Upper>(*upper);
+        layers_.push_back(open_layer({upper->upper, "upper directory " + upper->upper, nullptr},
+                                     upper_->read_formats(formats)));
+    }
+    for (const auto& s : lowers) layers_.push_back(open_layer(s, formats));
     for (const auto& l : layers_) fs_index_.emplace(l.dev, static_cast<unsigned>(fs_index_.size()));
     single_fs_ = fs_index_.size() == 1;
 
     // The root merges every layer: like the kernel, opacity of a layer root is ignored.
-    std::vector<Branch> branches;
+    BranchList branches;
     for (size_t i = 0; i < layers_.size(); ++i) {
         int fd = ::openat(layers_[i].root.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) throw UserError("cannot open " + layers_[i].label + ": " + errno_text(errno));
-        Branch b{static_cast<uint16_t>(i), UniqueFd(fd), false};
-        b.has_xwhiteouts =
-            dir_opacity(layers_[i], fd, "", formats_) == DirOpacity::has_xwhiteouts;
+        Branch b{static_cast<uint16_t>(i), UniqueFd(fd), false, ""};
+        b.has_xwhiteouts = dir_opacity(layers_[i], fd, "") == DirOpacity::has_xwhiteouts;
         branches.push_back(std::move(b));
     }
     struct stat st;
     sys::fstat_fd(branches.front().fd.get(), &st);
     size_t n = branches.size();
-    root_ = std::make_unique<Node>(std::move(branches), view_attr(st, 0, n), "");
+    root_ = std::make_shared<Node>(std::move(branches), view_attr(st, 0, n));
 }
 
 Engine::~Engine() = default;
@@ -81,23 +89,32 @@ struct stat Engine::view_attr(const struct stat& real, size_t layer, size_t nbra
     return st;
 }
 
-ino_t Engine::entry_ino(const Node& dir, const DirEntry& e) const {
-    return map_ino(dir.branches()[e.branch].layer, e.real_ino);
+const Branch* Engine::branch_in(const BranchList& list, uint16_t layer) const {
+    for (const auto& b : list)
+        if (b.layer == layer) return &b;
+    return nullptr;
 }
 
 size_t Engine::node_count() const {
     std::lock_guard lock(table_mu_);
-    return table_.size();
+    return nodes_.size();
 }
 
 int Engine::listing(Node& dir, std::shared_ptr<const Listing>* out) {
+    std::shared_ptr<Listing> l;
+    int err = listing_rw(dir, &l);
+    *out = std::move(l);
+    return err;
+}
+
+int Engine::listing_rw(Node& dir, std::shared_ptr<Listing>* out) {
     if (!dir.is_dir()) return -ENOTDIR;
     std::lock_guard lock(dir.listing_mu_);
     if (!dir.listing_) {
         std::vector<DirEntry> entries;
-        int err = build_listing(dir, entries);
+        int err = build_listing(dir, *dir.branches(), entries);
         if (err < 0) return err;
-        dir.listing_ = std::make_shared<const Listing>(std::move(entries));
+        dir.listing_ = std::make_shared<Listing>(std::move(entries));
     }
     *out = dir.listing_;
     return 0;
@@ -108,89 +125,107 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out) {
     if (name == "." || name == "..") return -EINVAL;  // the kernel resolves these itself
     std::shared_ptr<const Listing> list;
     if (int err = listing(dir, &list); err < 0) return err;
-    const DirEntry* e = list->find(name);
+    auto e = list->find(name);
     if (!e) return -ENOENT;
-
-    std::unique_ptr<Node> fresh;
-    if (int err = make_node(dir, *e, name, &fresh); err < 0) return err;
-
-    std::lock_guard lock(table_mu_);
-    auto [it, inserted] = table_.try_emplace(fresh->key_, nullptr);
-    if (inserted) it->second = std::move(fresh);
-    Node* node = it->second.get();
-    ++node->nlookup_;
-    *out = node;
+    std::shared_ptr<Node> fresh;
+    if (int err = make_node(dir, *dir.branches(), *e, &fresh); err < 0) return err;
+    // Lower hard links get one node per name in a writable view: copying up one name must
+    // not change the others (the kernel overlay without an index behaves the same).
+    bool shareable = !writable() || fresh->is_dir() || e->layer == 0 ||
+                     fresh->st_.st_nlink <= 1;
+    *out = adopt(std::move(fresh), shareable);
     return 0;
+}
+
+Node* Engine::adopt(std::shared_ptr<Node> fresh, bool shareable) {
+    std::lock_guard lock(table_mu_);
+    if (shareable) {
+        auto it = table_.find(fresh->keys_.front());
+        if (it != table_.end()) {
+            ++it->second->nlookup_;
+            return it->second;
+        }
+        table_.emplace(fresh->keys_.front(), fresh.get());
+    } else {
+        fresh->keys_.clear();
+    }
+    Node* n = fresh.get();
+    n->nlookup_ = 1;
+    nodes_.emplace(n, std::move(fresh));
+    return n;
 }
 
 void Engine::forget(Node& node, uint64_t n) {
     if (&node == root_.get()) return;
+    std::shared_ptr<Node> dying;  // released after the lock: it may drop its parent
     std::lock_guard lock(table_mu_);
     node.nlookup_ = n >= node.nlookup_ ? 0 : node.nlookup_ - n;
-    if (node.nlookup_ == 0) table_.erase(node.key_);
+    if (node.nlookup_ != 0) return;
+    for (const auto& k : node.keys_) {
+        auto it = table_.find(k);
+        if (it != table_.end() && it->second == &node) table_.erase(it);
+    }
+    auto it = nodes_.find(&node);
+    if (it != nodes_.end()) {
+        dying = std::move(it->second);
+        nodes_.erase(it);
+    }
 }
 
-int Engine::make_node(Node& dir, const DirEntry& e, std::string_view name,
-                      std::unique_ptr<Node>* out) const {
-    const Branch& parent = dir.branches()[e.branch];
-    std::string cname(name);
-    int fd = sys::open_path(parent.fd.get(), cname.c_str());
+int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
+                      std::shared_ptr<Node>* out) const {
+    const Branch* pb = branch_in(parent, e.layer);
+    if (!pb) return -EIO;
+    int fd = sys::open_path(pb->fd.get(), e.name.c_str());
     // The listing saw this name: if it is gone now, the layer changed under the mount.
     if (fd < 0) return -EIO;
-    Branch top{parent.layer, UniqueFd(fd), false};
+    Branch top{e.layer, UniqueFd(fd), false, ""};
     struct stat st;
     if (sys::fstat_fd(fd, &st) < 0) return -EIO;
+    if (IFTODT(st.st_mode) != e.type) return -EIO;
 
-    std::vector<Branch> branches;
-    std::string path;
+    BranchList branches;
     if (S_ISDIR(st.st_mode)) {
-        path = dir.path().empty() ? cname : dir.path() + "/" + cname;
-        DirOpacity o = dir_opacity(layers_[top.layer], fd, path, formats_);
+        top.path = pb->path.empty() ? e.name : pb->path + "/" + e.name;
+        DirOpacity o = dir_opacity(layers_[top.layer], fd, top.path);
         top.has_xwhiteouts = o == DirOpacity::has_xwhiteouts;
         branches.push_back(std::move(top));
-        for (uint16_t bi = 0; o != DirOpacity::opaque && bi < e.lower_dirs.size(); ++bi) {
-            const Branch& pb = dir.branches()[e.lower_dirs[bi]];
-            int lfd = sys::open_path(pb.fd.get(), cname.c_str());
-            struct stat lst;
+        for (size_t i = 0; o != DirOpacity::opaque && i < e.lower_dirs.size(); ++i) {
+            const Branch* lb = branch_in(parent, e.lower_dirs[i]);
+            if (!lb) return -EIO;
+            int lfd = sys::open_path(lb->fd.get(), e.name.c_str());
             if (lfd < 0) return -EIO;
-            Branch lower{pb.layer, UniqueFd(lfd), false};
+            Branch lower{lb->layer, UniqueFd(lfd), false,
+                         lb->path.empty() ? e.name : lb->path + "/" + e.name};
+            struct stat lst;
             if (sys::fstat_fd(lfd, &lst) < 0 || !S_ISDIR(lst.st_mode)) return -EIO;
-            o = dir_opacity(layers_[pb.layer], lfd, path, formats_);
+            o = dir_opacity(layers_[lb->layer], lfd, lower.path);
             lower.has_xwhiteouts = o == DirOpacity::has_xwhiteouts;
             branches.push_back(std::move(lower));
         }
     } else {
         branches.push_back(std::move(top));
     }
-    size_t layer = branches.front().layer;
-    size_t n = branches.size();
-    auto node = std::make_unique<Node>(std::move(branches), view_attr(st, layer, n), std::move(path));
-    node->key_ = {st.st_dev, st.st_ino};
+    struct stat view = view_attr(st, e.layer, branches.size());
+    view.st_ino = e.ino;  // the listing's number: stays the same across copy-up
+    auto node = std::make_shared<Node>(std::move(branches), view);
+    node->keys_.push_back({st.st_dev, st.st_ino});
+    node->parent_ = dir.shared_from_this();
+    node->name_ = e.name;
     *out = std::move(node);
     return 0;
 }
 
-int Engine::readlink(const Node& node, std::string& target) const {
-    if (!S_ISLNK(node.attr().st_mode)) return -EINVAL;
-    int err = sys::readlink_fd(node.top().fd.get(), target);
-    return err == -ENOENT ? -EIO : err;
-}
-
-int Engine::open_read(const Node& node, int flags) const {
-    if ((flags & O_ACCMODE) != O_RDONLY) return -EROFS;
-    int keep = flags & (O_NONBLOCK | O_DIRECT | O_DIRECTORY);
-    // Reading a lower file must not touch its atime (the kernel overlay opens with
-    // O_NOATIME too); only the file's owner or CAP_FOWNER may ask for it.
-    int fd = sys::reopen(node.top().fd.get(), O_RDONLY | O_NOATIME | keep);
-    if (fd == -EPERM) fd = sys::reopen(node.top().fd.get(), O_RDONLY | keep);
-    return fd == -ENOENT ? -EIO : fd;
-}
-
-int Engine::statfs(struct statvfs* st) const {
-    int fd = sys::reopen(layers_.front().root.get(), O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return fd;
-    UniqueFd guard(fd);
-    return ::fstatvfs(fd, st) == 0 ? 0 : -errno;
+int Engine::getattr(Node& node, struct stat* st) const {
+    if (!writable()) {
+        *st = node.st_;
+        return 0;
+    }
+    auto branches = node.branches();
+    if (sys::fstat_fd(branches->front().fd.get(), st) < 0) return -EIO;
+    *st = view_attr(*st, branches->front().layer, branches->size());
+    st->st_ino = node.ino();
+    return 0;
 }
 
 }  // namespace ovf::merge

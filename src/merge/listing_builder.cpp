@@ -44,58 +44,77 @@ bool starts_with(const std::string& s, std::string_view p) { return s.compare(0,
 // open for lower copies until a whiteout or a non-directory below it ends the merge.
 class Merger {
 public:
-    void add(const RawEntry& e, uint16_t branch, bool whiteout) {
+    void add(const RawEntry& e, uint16_t layer, ino_t ino, bool whiteout) {
         auto [it, inserted] = seen_.try_emplace(e.name, State{});
         State& s = it->second;
         if (inserted) {
+            s.layer = layer;
             if (whiteout) return;  // hidden; State{} is closed
             s.index = static_cast<int32_t>(out_.size());
             s.open = e.type == DT_DIR;
-            out_.push_back({e.name, branch, e.type, e.ino, {}});
+            out_.push_back({e.name, layer, e.type, ino, {}, false});
             return;
         }
+        if (s.layer == layer) return;  // a second marker for a name of the same layer
+        below(s, !whiteout);
         if (!s.open) return;
         if (!whiteout && e.type == DT_DIR) {
-            out_[static_cast<size_t>(s.index)].lower_dirs.push_back(branch);
+            out_[static_cast<size_t>(s.index)].lower_dirs.push_back(layer);
         } else {
             s.open = false;
         }
     }
-    // An AUFS ".wh.NAME" in BRANCH hides NAME in the layers below it, not in its own.
-    void whiteout(const std::string& name, uint16_t branch) {
+    // An AUFS or tar-split whiteout for NAME in LAYER hides NAME in the layers below it,
+    // not in its own.
+    void whiteout(const std::string& name, uint16_t layer) {
         auto [it, inserted] = seen_.try_emplace(name, State{});
         State& s = it->second;
-        if (inserted || !s.open) return;
+        if (inserted) {
+            s.layer = layer;
+            return;
+        }
+        if (s.index < 0) return;
         const DirEntry& e = out_[static_cast<size_t>(s.index)];
-        uint16_t last = e.lower_dirs.empty() ? e.branch : e.lower_dirs.back();
-        if (last != branch) s.open = false;
+        uint16_t last = e.lower_dirs.empty() ? e.layer : e.lower_dirs.back();
+        if (last == layer) return;
+        below(s, false);
+        s.open = false;
     }
     std::vector<DirEntry> take() { return std::move(out_); }
 
 private:
     struct State {
-        int32_t index = -1;
-        bool open = false;
+        int32_t index = -1;   // into out_, or -1 when the name is hidden
+        uint16_t layer = 0;   // the layer that first named it
+        bool open = false;    // lower directories still merge in
+        bool below_seen = false;
     };
+    // The first lower layer to mention a visible name says whether deleting it will need a
+    // whiteout (anything but a whiteout would show through).
+    void below(State& s, bool positive) {
+        if (s.below_seen || s.index < 0) return;
+        s.below_seen = true;
+        out_[static_cast<size_t>(s.index)].covers_lower = positive;
+    }
     std::unordered_map<std::string, State> seen_;
     std::vector<DirEntry> out_;
 };
 
 }  // namespace
 
-int Engine::build_listing(const Node& dir, std::vector<DirEntry>& out) const {
+int Engine::build_listing(const Node& dir, const BranchList& branches,
+                          std::vector<DirEntry>& out) const {
     Merger merger;
     std::vector<RawEntry> raw;
     std::vector<std::string> aufs_whiteouts;
-    const auto& branches = dir.branches();
-    for (uint16_t bi = 0; bi < branches.size(); ++bi) {
-        const Branch& b = branches[bi];
+    for (const Branch& b : branches) {
         const Layer& layer = layers_[b.layer];
+        const MarkerFormats& f = layer.formats;
         raw.clear();
         aufs_whiteouts.clear();
         if (int err = read_dir(b.fd.get(), raw); err < 0) return err;
         for (auto& e : raw) {
-            if (formats_.aufs_files && starts_with(e.name, kAufsWhiteoutPrefix)) {
+            if (f.aufs_files && starts_with(e.name, kAufsWhiteoutPrefix)) {
                 if (!starts_with(e.name, kAufsMetaPrefix))
                     aufs_whiteouts.push_back(e.name.substr(kAufsWhiteoutPrefix.size()));
                 continue;
@@ -109,14 +128,14 @@ int Engine::build_listing(const Node& dir, std::vector<DirEntry>& out) const {
             }
             bool whiteout = (e.type == DT_CHR && st.st_rdev == 0) ||
                             (b.has_xwhiteouts && e.type == DT_REG && st.st_size == 0 &&
-                             is_xattr_whiteout(b.fd.get(), e.name.c_str(), formats_));
-            merger.add(e, bi, whiteout);
+                             is_xattr_whiteout(b.fd.get(), e.name.c_str(), f));
+            merger.add(e, b.layer, map_ino(b.layer, e.ino), whiteout);
         }
-        for (const auto& name : aufs_whiteouts) merger.whiteout(name, bi);
+        for (const auto& name : aufs_whiteouts) merger.whiteout(name, b.layer);
         // Whiteouts named by the layer's tar headers count even if the layer directory lost
         // its char 0/0 devices (a copied store).
-        if (auto it = layer.marker_whiteouts.find(dir.path()); it != layer.marker_whiteouts.end())
-            for (const auto& name : it->second) merger.whiteout(name, bi);
+        if (auto it = layer.marker_whiteouts.find(b.path); it != layer.marker_whiteouts.end())
+            for (const auto& name : it->second) merger.whiteout(name, b.layer);
     }
     out = merger.take();
     return 0;

@@ -27,8 +27,8 @@ DirOpacity from_value(const std::string& v) {
 
 }  // namespace
 
-DirOpacity dir_opacity(const Layer& layer, int opath_fd, const std::string& rel_path,
-                       const MarkerFormats& formats) {
+DirOpacity dir_opacity(const Layer& layer, int opath_fd, const std::string& rel_path) {
+    const MarkerFormats& formats = layer.formats;
     DirOpacity result = DirOpacity::merged;
     auto consider = [&](DirOpacity o) {
         if (o == DirOpacity::opaque || (o == DirOpacity::has_xwhiteouts &&
@@ -40,6 +40,7 @@ DirOpacity dir_opacity(const Layer& layer, int opath_fd, const std::string& rel_
         consider(from_value(marker_value(opath_fd, "user.overlay.opaque")));
         if (marker_value(opath_fd, "user.fuseoverlayfs.opaque") == "y") consider(DirOpacity::opaque);
     }
+    if (result == DirOpacity::has_xwhiteouts && !formats.xattr_whiteouts) result = DirOpacity::merged;
     if (result == DirOpacity::opaque) return result;
     if (formats.aufs_files) {
         struct stat st;

@@ -63,14 +63,15 @@ protected:
     }
 
     merge::Engine& engine(merge::MarkerFormats formats = {},
-                          std::vector<std::shared_ptr<const LayerMarkers>> markers = {}) {
+                          std::vector<std::shared_ptr<const LayerMarkers>> markers = {},
+                          std::optional<merge::UpperSource> upper = std::nullopt) {
         std::vector<merge::LayerSource> src;
         for (int i = 0; i < nlayers_; ++i) {
             merge::LayerSource s{layer(i).string(), "", nullptr};
             if (static_cast<size_t>(i) < markers.size()) s.markers = markers[i];
             src.push_back(s);
         }
-        engine_ = std::make_unique<merge::Engine>(std::move(src), formats);
+        engine_ = std::make_unique<merge::Engine>(std::move(src), formats, upper);
         return *engine_;
     }
 
@@ -100,17 +101,30 @@ protected:
         EXPECT_NE(n, nullptr) << path;
         std::vector<std::string> out;
         if (!n) return out;
-        std::shared_ptr<const merge::Listing> l;
-        EXPECT_EQ(engine_->listing(*n, &l), 0);
-        for (const auto& e : l->entries()) out.push_back(e.name);
+        for (const auto& e : entries(*n)) out.push_back(e.name);
         std::sort(out.begin(), out.end());
         return out;
+    }
+
+    std::vector<merge::DirEntry> entries(merge::Node& dir) {
+        std::shared_ptr<const merge::Listing> l;
+        EXPECT_EQ(engine_->listing(dir, &l), 0);
+        std::vector<merge::DirEntry> out;
+        if (l)
+            for (auto& [slot, e] : l->slice(0, SIZE_MAX)) out.push_back(e);
+        return out;
+    }
+
+    struct stat attr(merge::Node& n) {
+        struct stat st{};
+        EXPECT_EQ(engine_->getattr(n, &st), 0);
+        return st;
     }
 
     std::string read(const std::string& path) {
         merge::Node* n = resolve(path);
         if (!n) return "<missing>";
-        int fd = engine_->open_read(*n, O_RDONLY);
+        int fd = engine_->open(*n, O_RDONLY);
         if (fd < 0) return "<error>";
         std::string out(4096, '\0');
         ssize_t r = ::read(fd, out.data(), out.size());

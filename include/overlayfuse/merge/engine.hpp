@@ -2,13 +2,19 @@
 // The merge engine: ordered layer directories in, one merged tree out. It knows nothing of
 // FUSE or Docker; the FUSE adapter calls it, and unit tests drive it on plain directories.
 //
+// With an upper directory the tree is writable: changes land in the upper in the kernel
+// overlay's own format (char 0/0 whiteouts, overlay.opaque), copy-up is built in the work
+// directory and renamed into place.
+//
 // Errors are returned as -errno. A layer that changed under a live mount (a file gone or
 // replaced) yields -EIO for that object, never a crash.
 #include <sys/statvfs.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,59 +32,134 @@ struct PairHash {
     }
 };
 
+// A writable view's upper and work directories (same filesystem).
+struct UpperSource {
+    std::string upper;
+    std::string work;
+    // Mark opaque directories with user.overlay.opaque (what an unprivileged kernel overlay
+    // with "userxattr" reads) rather than trusted.overlay.opaque.
+    bool user_xattrs = false;
+    // Rename merged directories in place and record overlay.redirect, like the kernel with
+    // redirect_dir=on; otherwise such renames fail with EXDEV and tools copy instead.
+    bool redirect_dir = false;
+};
+
+// Who asks for a change: new objects get the caller's owner, as in the kernel overlay.
+struct Caller {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    mode_t umask = 0;  // applied to new objects' modes (0 when the kernel already did)
+};
+
+// The attribute changes of one setattr call; unset fields stay as they are.
+struct AttrChange {
+    std::optional<mode_t> mode;
+    std::optional<uid_t> uid;
+    std::optional<gid_t> gid;
+    std::optional<off_t> size;
+    std::optional<timespec> atime;  // tv_nsec may be UTIME_NOW
+    std::optional<timespec> mtime;
+};
+
+class Upper;
+
 class Engine {
 public:
-    // LAYERS are top first, as in overlayfs' lowerdir=. Throws ovf::UserError naming the
+    // LOWERS are top first, as in overlayfs' lowerdir=. Throws ovf::UserError naming the
     // layer if one cannot be opened or is not a directory.
-    Engine(std::vector<LayerSource> layers, MarkerFormats formats = {});
+    Engine(std::vector<LayerSource> lowers, MarkerFormats formats = {},
+           std::optional<UpperSource> upper = std::nullopt);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
     Node& root() { return *root_; }
+    bool writable() const { return upper_ != nullptr; }
     size_t layer_count() const { return layers_.size(); }
     const Layer& layer(size_t i) const { return layers_[i]; }
-    const MarkerFormats& formats() const { return formats_; }
 
+    // ---- reading -------------------------------------------------------------------------
     // Looks NAME up in DIR. On success *OUT holds the child with its lookup count raised by
     // one (the kernel's nlookup); pair every success with forget().
     int lookup(Node& dir, std::string_view name, Node** out);
     // Drops N lookups; the node is freed when none are left. The root is never freed.
     void forget(Node& node, uint64_t n);
-    // Number of live nodes besides the root (for tests and memory checks).
-    size_t node_count() const;
+    size_t node_count() const;  // live nodes besides the root (tests, memory checks)
 
     // The merged listing of DIR, built on first use and kept while the node lives.
     int listing(Node& dir, std::shared_ptr<const Listing>* out);
-    // st_ino the view reports for an entry of DIR's listing (equals the child's attr().st_ino).
-    ino_t entry_ino(const Node& dir, const DirEntry& e) const;
 
+    int getattr(Node& node, struct stat* st) const;
     int readlink(const Node& node, std::string& target) const;
-    // Opens the topmost copy for reading (never for writing: lowers are immutable).
-    int open_read(const Node& node, int flags) const;
+    // Opens the object for I/O; opening for writing (or O_TRUNC) copies it up first.
+    int open(Node& node, int flags);
     // Visible xattrs: overlay-internal ones are hidden and escaped ones unescaped, as the
     // kernel does. Return size (or needed size when SIZE is 0) or -errno.
     ssize_t getxattr(const Node& node, const char* name, void* value, size_t size) const;
     ssize_t listxattr(const Node& node, char* list, size_t size) const;
     int statfs(struct statvfs* st) const;
 
+    // ---- writing (-EROFS without an upper) --------------------------------------------------
+    // Each creating call returns the new node counted as looked up, like lookup().
+    int create(Node& dir, std::string_view name, mode_t mode, int flags, const Caller& who,
+               Node** out, int* fd);
+    int mknod(Node& dir, std::string_view name, mode_t mode, dev_t rdev, const Caller& who,
+              Node** out);
+    int mkdir(Node& dir, std::string_view name, mode_t mode, const Caller& who, Node** out);
+    int symlink(Node& dir, std::string_view name, const std::string& target, const Caller& who,
+                Node** out);
+    int link(Node& node, Node& dir, std::string_view name, Node** out);
+    int unlink(Node& dir, std::string_view name);
+    int rmdir(Node& dir, std::string_view name);
+    int rename(Node& olddir, std::string_view oldname, Node& newdir, std::string_view newname,
+               unsigned flags);
+    // FD (or -1) is an open descriptor of the file, used for truncation.
+    int setattr(Node& node, const AttrChange& change, int fd, struct stat* out);
+    int setxattr(Node& node, const char* name, const void* value, size_t size, int flags);
+    int removexattr(Node& node, const char* name);
+
 private:
-    int build_listing(const Node& dir, std::vector<DirEntry>& out) const;
-    int make_node(Node& dir, const DirEntry& e, std::string_view name,
-                  std::unique_ptr<Node>* out) const;
-    std::vector<Branch> dir_branches(Node& dir, const DirEntry& e, std::string_view name,
-                                     Branch top) const;
+    friend class Upper;
+    struct Child;
+
+    int listing_rw(Node& dir, std::shared_ptr<Listing>* out);
+    int build_listing(const Node& dir, const BranchList& branches, std::vector<DirEntry>& out) const;
+    int make_node(Node& dir, const BranchList& parent, const DirEntry& e,
+                  std::shared_ptr<Node>* out) const;
+    // Enters a fresh node in the table, or returns the live node with the same key, and
+    // counts one lookup.
+    Node* adopt(std::shared_ptr<Node> fresh, bool shareable);
+    const Branch* branch_in(const BranchList& list, uint16_t layer) const;
     ino_t map_ino(size_t layer, ino_t ino) const;
     struct stat view_attr(const struct stat& real, size_t layer, size_t nbranches) const;
+    // Gives NODE (and its parents first) a copy in the upper layer; WITH_DATA false skips
+    // the file's contents (it is about to be truncated to nothing).
+    int copy_up(Node& node, bool with_data = true);
+    // The child node of DIR called NAME, counted as looked up (the caller forgets it).
+    int child(Node& dir, std::string_view name, Node** out);
+    // Makes a new name in DIR's upper copy: MAKE creates the object (returning an fd, 0 or
+    // -errno) in a directory fd under a name; WHO, if given, becomes its owner.
+    using MakeFn = std::function<int(int dirfd, const char* name)>;
+    int make_in_upper(Node& dir, std::string_view name, bool is_dir, const MakeFn& make,
+                      const Caller* who, int* fd_out, Node** out);
+    // Enters a just-created upper object NAME of DIR in the listing and the node table.
+    int enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<ino_t> ino,
+                  Node** out);
+    int remove_entry(Node& dir, std::string_view name, bool want_dir);
 
     std::vector<Layer> layers_;
-    MarkerFormats formats_;
     bool single_fs_ = true;
     std::map<dev_t, unsigned> fs_index_;
+    std::unique_ptr<Upper> upper_;
 
-    std::unique_ptr<Node> root_;
+    std::shared_ptr<Node> root_;
     mutable std::mutex table_mu_;
-    std::unordered_map<std::pair<dev_t, ino_t>, std::unique_ptr<Node>, PairHash> table_;
+    std::unordered_map<std::pair<dev_t, ino_t>, Node*, PairHash> table_;
+    std::unordered_map<Node*, std::shared_ptr<Node>> nodes_;  // owner of every live node
+    // Namespace changes (create, unlink, rename, copy-up's final rename) run one at a time:
+    // the kernel serialises most of them per directory anyway, and it keeps every listing,
+    // upper directory and node consistent with the others.
+    std::recursive_mutex ns_mu_;
 };
 
 }  // namespace ovf::merge

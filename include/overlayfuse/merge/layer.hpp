@@ -25,10 +25,12 @@ struct MarkerFormats {
     bool trusted_xattrs = true;  // trusted.overlay.opaque / .whiteout (kernel, Docker as root)
     bool user_xattrs = true;     // user.overlay.*, user.fuseoverlayfs.opaque (rootless)
     bool aufs_files = true;      // ".wh.NAME" and ".wh..wh..opq" files (OCI tar form)
+    bool xattr_whiteouts = true; // overlay.whiteout files in overlay.opaque=x dirs (lowers)
 };
 
 struct Layer {
     UniqueFd root;  // O_PATH|O_DIRECTORY
+    MarkerFormats formats;
     dev_t dev = 0;
     std::string path;
     std::string label;

@@ -27,10 +27,9 @@ enum class DirOpacity {
     has_xwhiteouts,  // "x": not opaque, but children may be xattr whiteouts
 };
 
-// Reads the opacity of directory OPATH_FD (REL_PATH is its path inside LAYER, for the
-// markers recovered from tar headers).
-DirOpacity dir_opacity(const Layer& layer, int opath_fd, const std::string& rel_path,
-                       const MarkerFormats& formats);
+// Reads the opacity of directory OPATH_FD in LAYER, in the encodings the layer uses
+// (REL_PATH is its path inside the layer, for the markers recovered from tar headers).
+DirOpacity dir_opacity(const Layer& layer, int opath_fd, const std::string& rel_path);
 
 // True if the zero-size regular file NAME in directory DIR_FD carries overlay.whiteout.
 bool is_xattr_whiteout(int dir_fd, const char* name, const MarkerFormats& formats);

@@ -2,6 +2,7 @@
 // A merged object: what the kernel knows as one inode.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -15,38 +16,49 @@ namespace ovf::merge {
 
 // The copy of a merged object in one layer.
 struct Branch {
-    uint16_t layer = 0;  // engine layer index, 0 = topmost
-    UniqueFd fd;         // O_PATH, opened without following symlinks
+    uint16_t layer = 0;           // engine layer index, 0 = topmost (the upper, if any)
+    UniqueFd fd;                  // O_PATH, opened without following symlinks
     bool has_xwhiteouts = false;  // directory marked overlay.opaque=x
+    std::string path;             // where this copy sits in its layer ("" = root); dirs only
 };
+using BranchList = std::vector<Branch>;
 
-class Node {
+class Node : public std::enable_shared_from_this<Node> {
 public:
-    Node(std::vector<Branch> branches, const struct stat& st, std::string path)
-        : branches_(std::move(branches)), st_(st), path_(std::move(path)) {}
+    Node(BranchList branches, const struct stat& st)
+        : branches_(std::make_shared<const BranchList>(std::move(branches))),
+          st_(st), type_(st.st_mode & S_IFMT), ino_(st.st_ino) {}
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
-    bool is_dir() const { return S_ISDIR(st_.st_mode); }
-    // Attributes as the merged view shows them (st_ino mapped, nlink of merged dirs).
-    const struct stat& attr() const { return st_; }
-    // The topmost copy; for a non-directory the only one that matters.
-    const Branch& top() const { return branches_.front(); }
-    // Directories: every layer that contributes, top first, ending at an opaque one.
-    const std::vector<Branch>& branches() const { return branches_; }
-    // Path relative to the layer roots ("" for the root); kept for directories only.
-    const std::string& path() const { return path_; }
+    bool is_dir() const { return type_ == S_IFDIR; }
+    mode_t type() const { return type_; }
+    ino_t ino() const { return ino_; }  // the view's st_ino: fixed for the node's life
+
+    // The layers' copies, topmost first: for a non-directory only the first matters; a
+    // directory lists every layer that contributes, ending at an opaque one. Copy-up and
+    // rename replace the list as a whole, so a caller keeps a consistent snapshot.
+    std::shared_ptr<const BranchList> branches() const { return branches_.load(); }
 
 private:
     friend class Engine;
-    std::vector<Branch> branches_;
-    struct stat st_;
-    std::string path_;
-    uint64_t nlookup_ = 0;  // guarded by the engine's table lock
-    std::pair<dev_t, ino_t> key_{};
+    std::atomic<std::shared_ptr<const BranchList>> branches_;
+    struct stat st_;  // attributes as first seen (read-only views serve these)
+    const mode_t type_;
+    const ino_t ino_;
+
+    // Where the node was reached: copy-up needs its parent first. Changed by rename, under
+    // the engine's namespace lock. Hard-linked lower files get a node per name in writable
+    // views, as in the kernel overlay without an index, so one parent is enough.
+    std::shared_ptr<Node> parent_;
+    std::string name_;
+
+    uint64_t nlookup_ = 0;                     // guarded by the engine's table lock
+    std::vector<std::pair<dev_t, ino_t>> keys_;  // table keys that lead here
+    std::mutex copy_up_mu_;                    // one copy-up at a time per node
 
     std::mutex listing_mu_;
-    std::shared_ptr<const Listing> listing_;
+    std::shared_ptr<Listing> listing_;
 };
 
 }  // namespace ovf::merge

@@ -1,5 +1,7 @@
-// Extended attributes of merged objects: served from the topmost copy, with overlay's own
-// attributes hidden and escaped ones unescaped, as the kernel's overlay does.
+// Reading merged objects: link targets, extended attributes, filesystem statistics.
+// Everything comes from the topmost copy.
+#include <sys/statvfs.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -9,15 +11,30 @@
 
 namespace ovf::merge {
 
+int Engine::readlink(const Node& node, std::string& target) const {
+    if (node.type() != S_IFLNK) return -EINVAL;
+    int err = sys::readlink_fd(node.branches()->front().fd.get(), target);
+    return err == -ENOENT ? -EIO : err;
+}
+
+int Engine::statfs(struct statvfs* st) const {
+    // The upper's filesystem when there is one (that is where writes go), as the kernel does.
+    int fd = sys::reopen(layers_.front().root.get(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return fd;
+    UniqueFd guard(fd);
+    return ::fstatvfs(fd, st) == 0 ? 0 : -errno;
+}
+
 ssize_t Engine::getxattr(const Node& node, const char* name, void* value, size_t size) const {
     auto layer_name = layer_xattr_name(name);
     if (!layer_name) return -ENODATA;
-    ssize_t n = sys::getxattr(node.top().fd.get(), layer_name->c_str(), value, size);
+    ssize_t n = sys::getxattr(node.branches()->front().fd.get(), layer_name->c_str(), value, size);
     return n == -ENOENT ? -EIO : n;
 }
 
 ssize_t Engine::listxattr(const Node& node, char* list, size_t size) const {
-    int fd = node.top().fd.get();
+    auto branches = node.branches();
+    int fd = branches->front().fd.get();
     std::string raw;
     for (;;) {
         ssize_t n = sys::listxattr(fd, nullptr, 0);

@@ -1,0 +1,195 @@
+// Creating names in a writable view: create, mknod, mkdir, symlink, link. New objects go to
+// the upper directory, owned by the caller. Over a whiteout the object is made in the work
+// directory and exchanged with the whiteout in one rename, as the kernel does; a directory
+// made there is opaque, so what the whiteout hid stays hidden.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "overlayfuse/merge/engine.hpp"
+#include "overlayfuse/merge/markers.hpp"
+#include "overlayfuse/sys.hpp"
+#include "upper.hpp"
+
+namespace ovf::merge {
+
+namespace {
+
+int check_name(std::string_view name) {
+    if (name.size() > 255) return -ENAMETOOLONG;
+    if (name.empty() || name.find('/') != std::string_view::npos || name == "." || name == "..")
+        return -EINVAL;
+    return 0;
+}
+
+// Does the upper directory PFD hold a whiteout for NAME, so that the new object covers
+// lower ones? -EEXIST if it holds anything else (someone changed the upper behind us).
+int upper_whiteout(int pfd, const std::string& name, bool* found) {
+    struct stat st;
+    *found = false;
+    int err = sys::fstatat(pfd, name.c_str(), &st);
+    if (err == 0) {
+        if (!is_whiteout_device(st)) return -EEXIST;
+        *found = true;
+        return 0;
+    }
+    if (err != -ENOENT) return err;
+    std::string wh = std::string(kAufsWhiteoutPrefix) + name;
+    *found = sys::fstatat(pfd, wh.c_str(), &st) == 0;
+    return 0;
+}
+
+}  // namespace
+
+int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const MakeFn& make,
+                          const Caller* who, int* fd_out, Node** out) {
+    if (!writable()) return -EROFS;
+    if (int err = check_name(name); err < 0) return err;
+    std::shared_ptr<const Listing> list;
+    if (int err = listing(dir, &list); err < 0) return err;
+    if (list->find(name)) return -EEXIST;
+    if (int err = copy_up(dir); err < 0) return err;
+    int pfd = dir.branches()->front().fd.get();
+    std::string n(name);
+    bool over_whiteout = false;
+    if (int err = upper_whiteout(pfd, n, &over_whiteout); err < 0) return err;
+
+    int work = upper_->work_fd();
+    std::string tmp = upper_->temp_name();
+    int at = over_whiteout ? work : pfd;
+    const char* at_name = over_whiteout ? tmp.c_str() : n.c_str();
+    int r = make(at, at_name);
+    if (r < 0) return r;
+    UniqueFd fd(r > 0 ? r : -1);
+    auto undo = [&](int err) {
+        Upper::remove_tree(at, at_name);
+        return err;
+    };
+    if (who) {
+        struct stat parent;
+        if (sys::fstat_fd(pfd, &parent) < 0) return undo(-EIO);
+        gid_t gid = (parent.st_mode & S_ISGID) ? parent.st_gid : who->gid;
+        struct stat made;
+        if (sys::fstatat(at, at_name, &made) < 0) return undo(-EIO);
+        if (::fchownat(at, at_name, who->uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return undo(-errno);
+        // chown clears the set-id bits of a file just created with them: put them back.
+        if (S_ISREG(made.st_mode) && (made.st_mode & 06000) &&
+            ::fchmodat(at, at_name, made.st_mode & 07777, 0) != 0)
+            return undo(-errno);
+    }
+    if (over_whiteout) {
+        if (is_dir) {
+            int dfd = sys::open_path(at, at_name);
+            if (dfd < 0) return undo(dfd);
+            UniqueFd guard(dfd);
+            if (int err = upper_->set_opaque(dfd); err < 0) return undo(err);
+        }
+        struct stat st;
+        if (sys::fstatat(pfd, n.c_str(), &st) == 0) {
+            if (::renameat2(work, at_name, pfd, n.c_str(), RENAME_EXCHANGE) != 0) return undo(-errno);
+            ::unlinkat(work, at_name, 0);  // the whiteout, now in the work directory
+        } else {
+            // The fallback ".wh.NAME" form: the layer's own NAME wins over its marker.
+            if (::renameat2(work, at_name, pfd, n.c_str(), RENAME_NOREPLACE) != 0) return undo(-errno);
+            ::unlinkat(pfd, (std::string(kAufsWhiteoutPrefix) + n).c_str(), 0);
+        }
+    }
+    int err = enter_new(dir, n, over_whiteout, std::nullopt, out);
+    if (err == 0 && fd_out) *fd_out = fd.release();
+    return err;
+}
+
+int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<ino_t> ino,
+                      Node** out) {
+    std::string n(name);
+    int fd = sys::open_path(dir.branches()->front().fd.get(), n.c_str());
+    if (fd < 0) return fd;
+    UniqueFd guard(fd);
+    struct stat st;
+    if (sys::fstat_fd(fd, &st) < 0) return -EIO;
+    struct stat view = view_attr(st, 0, 1);
+    if (ino) view.st_ino = *ino;
+    std::shared_ptr<Listing> l;
+    if (int err = listing_rw(dir, &l); err < 0) return err;
+    l->put({n, 0, static_cast<uint8_t>(IFTODT(st.st_mode)), view.st_ino, {}, covers_lower});
+    BranchList b;
+    b.push_back({0, std::move(guard), false, ""});
+    auto node = std::make_shared<Node>(std::move(b), view);
+    node->keys_.push_back({st.st_dev, st.st_ino});
+    node->parent_ = dir.shared_from_this();
+    node->name_ = n;
+    *out = adopt(std::move(node), true);
+    return 0;
+}
+
+int Engine::create(Node& dir, std::string_view name, mode_t mode, int flags, const Caller& who,
+                   Node** out, int* fd) {
+    *fd = -1;
+    int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_CREAT | O_EXCL | O_CLOEXEC;
+    mode_t m = (mode & 07777) & ~who.umask;
+    auto make = [oflags, m](int at, const char* n) {
+        int r = ::openat(at, n, oflags, m);
+        return r >= 0 ? r : -errno;
+    };
+    std::lock_guard ns(ns_mu_);
+    return make_in_upper(dir, name, false, make, &who, fd, out);
+}
+
+int Engine::mknod(Node& dir, std::string_view name, mode_t mode, dev_t rdev, const Caller& who,
+                  Node** out) {
+    mode_t m = (mode & S_IFMT) | ((mode & 07777) & ~who.umask);
+    auto make = [m, rdev](int at, const char* n) { return ::mknodat(at, n, m, rdev) == 0 ? 0 : -errno; };
+    std::lock_guard ns(ns_mu_);
+    return make_in_upper(dir, name, false, make, &who, nullptr, out);
+}
+
+int Engine::mkdir(Node& dir, std::string_view name, mode_t mode, const Caller& who, Node** out) {
+    std::lock_guard ns(ns_mu_);
+    mode_t m = (mode & 07777) & ~who.umask;
+    auto make = [this, &dir, m](int at, const char* n) {
+        struct stat parent;
+        sys::fstat_fd(dir.branches()->front().fd.get(), &parent);
+        mode_t mm = m;
+        if (parent.st_mode & S_ISGID) mm |= S_ISGID;  // inherited, as on any filesystem
+        if (::mkdirat(at, n, mm & 01777) != 0) return -errno;
+        return 0;
+    };
+    return make_in_upper(dir, name, true, make, &who, nullptr, out);
+}
+
+int Engine::symlink(Node& dir, std::string_view name, const std::string& target, const Caller& who,
+                    Node** out) {
+    auto make = [&target](int at, const char* n) {
+        return ::symlinkat(target.c_str(), at, n) == 0 ? 0 : -errno;
+    };
+    std::lock_guard ns(ns_mu_);
+    return make_in_upper(dir, name, false, make, &who, nullptr, out);
+}
+
+int Engine::link(Node& node, Node& dir, std::string_view name, Node** out) {
+    if (!writable()) return -EROFS;
+    if (node.is_dir()) return -EPERM;
+    std::lock_guard ns(ns_mu_);
+    // Like the kernel, link() joins the source's upper copy: copy it up first.
+    if (int err = copy_up(node); err < 0) return err;
+    std::string src = sys::proc_fd_path(node.branches()->front().fd.get());
+    auto make = [&src](int at, const char* n) {
+        return ::linkat(AT_FDCWD, src.c_str(), at, n, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+    };
+    int err = make_in_upper(dir, name, false, make, nullptr, nullptr, out);
+    if (err < 0) return err;
+    // The new name shows the node's inode number, which copy-up kept from the lower file.
+    std::shared_ptr<Listing> l;
+    if (listing_rw(dir, &l) == 0) {
+        if (auto e = l->find(name)) {
+            e->ino = node.ino();
+            l->put(std::move(*e));
+        }
+    }
+    return 0;
+}
+
+}  // namespace ovf::merge

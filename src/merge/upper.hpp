@@ -1,0 +1,46 @@
+#pragma once
+// The upper and work directories of a writable view, and the upper's on-disk format: the
+// kernel overlay's own, so `mount -t overlay` reads what we write.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <string>
+
+#include "overlayfuse/merge/engine.hpp"
+#include "overlayfuse/unique_fd.hpp"
+
+namespace ovf::merge {
+
+class Upper {
+public:
+    // Opens (and locks) the work directory and clears what a crash left in it. Throws
+    // UserError naming the directory at fault.
+    explicit Upper(const UpperSource& src);
+
+    // The encodings to read in the upper: the kernel's only (a ".wh.x" file there is an
+    // ordinary file), unless this filesystem refuses whiteout devices.
+    MarkerFormats read_formats(const MarkerFormats& lower) const;
+
+    bool redirect_dir() const { return src_.redirect_dir; }
+    bool device_whiteouts() const { return device_whiteouts_; }
+    int work_fd() const { return work_.get(); }
+    // A fresh name in the work directory.
+    std::string temp_name();
+
+    // Creates a whiteout called NAME in DIR_FD.
+    int make_whiteout(int dir_fd, const char* name) const;
+    // Marks directory OPATH_FD opaque.
+    int set_opaque(int opath_fd) const;
+    int set_redirect(int opath_fd, const std::string& target) const;
+    // Removes NAME in DIR_FD and everything below it (a tree in the work directory).
+    static int remove_tree(int dir_fd, const char* name);
+
+private:
+    UpperSource src_;
+    UniqueFd work_;        // WORK/work, O_PATH
+    UniqueFd work_lock_;   // flock()ed WORK: one mount per work directory
+    bool device_whiteouts_ = true;
+    std::atomic<uint64_t> counter_{0};
+};
+
+}  // namespace ovf::merge
