@@ -62,7 +62,7 @@ Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
         int fd = ::openat(layers_[i].root.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) throw UserError("cannot open " + layers_[i].label + ": " + errno_text(errno));
         Branch b{static_cast<uint16_t>(i), UniqueFd(fd), false, ""};
-        b.has_xwhiteouts = dir_opacity(layers_[i], fd, "") == DirOpacity::has_xwhiteouts;
+        b.has_xwhiteouts = dir_markers(layers_[i], fd, "").opacity == DirOpacity::has_xwhiteouts;
         branches.push_back(std::move(b));
     }
     struct stat st;
@@ -187,22 +187,7 @@ int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
     BranchList branches;
     if (S_ISDIR(st.st_mode)) {
         top.path = pb->path.empty() ? e.name : pb->path + "/" + e.name;
-        DirOpacity o = dir_opacity(layers_[top.layer], fd, top.path);
-        top.has_xwhiteouts = o == DirOpacity::has_xwhiteouts;
-        branches.push_back(std::move(top));
-        for (size_t i = 0; o != DirOpacity::opaque && i < e.lower_dirs.size(); ++i) {
-            const Branch* lb = branch_in(parent, e.lower_dirs[i]);
-            if (!lb) return -EIO;
-            int lfd = sys::open_path(lb->fd.get(), e.name.c_str());
-            if (lfd < 0) return -EIO;
-            Branch lower{lb->layer, UniqueFd(lfd), false,
-                         lb->path.empty() ? e.name : lb->path + "/" + e.name};
-            struct stat lst;
-            if (sys::fstat_fd(lfd, &lst) < 0 || !S_ISDIR(lst.st_mode)) return -EIO;
-            o = dir_opacity(layers_[lb->layer], lfd, lower.path);
-            lower.has_xwhiteouts = o == DirOpacity::has_xwhiteouts;
-            branches.push_back(std::move(lower));
-        }
+        if (int err = dir_stack(parent, e, std::move(top), branches); err < 0) return err;
     } else {
         branches.push_back(std::move(top));
     }
@@ -212,7 +197,92 @@ int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
     node->keys_.push_back({st.st_dev, st.st_ino});
     node->parent_ = dir.shared_from_this();
     node->name_ = e.name;
+    if (node->is_dir() && e.layer == 0) {
+        const Branch& b = node->branches()->front();
+        node->redirect_ = dir_markers(layers_[0], b.fd.get(), b.path).redirect;
+    }
     *out = std::move(node);
+    return 0;
+}
+
+namespace {
+
+// Finds directory PATH (components separated by '/') below ROOT in one layer, one
+// component at a time without following symlinks. Returns the O_PATH fd, -ENOENT when the
+// layer does not have it, or -ENOTDIR when a whiteout or a non-directory ends the search.
+int find_dir(int root, const std::string& path) {
+    UniqueFd cur(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    size_t start = 0;
+    while (start < path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        std::string comp = path.substr(start, end - start);
+        start = end + 1;
+        if (comp.empty()) continue;
+        struct stat st;
+        int err = sys::fstatat(cur.get(), comp.c_str(), &st);
+        if (err == -ENOENT) return -ENOENT;
+        if (err < 0 || !S_ISDIR(st.st_mode)) return -ENOTDIR;
+        int fd = sys::open_path(cur.get(), comp.c_str());
+        if (fd < 0) return -ENOENT;
+        cur.reset(fd);
+    }
+    return cur.release();
+}
+
+}  // namespace
+
+int Engine::dir_stack(const BranchList& parent, const DirEntry& e, Branch top, BranchList& out) const {
+    // Lower copies come from the parent's listing (E.lower_dirs) until a redirect says they
+    // live under another name or path; then each lower layer is searched for it.
+    enum class Source { listing, parent_name, layer_path } source = Source::listing;
+    std::string where;  // the name (parent_name) or path (layer_path) to search for
+    size_t next_listed = 0;
+    DirMarkers m = dir_markers(layers_[top.layer], top.fd.get(), top.path);
+    top.has_xwhiteouts = m.opacity == DirOpacity::has_xwhiteouts;
+    out.push_back(std::move(top));
+    while (m.opacity != DirOpacity::opaque) {
+        uint16_t below = out.back().layer;
+        if (!m.redirect.empty()) {
+            source = m.redirect[0] == '/' ? Source::layer_path : Source::parent_name;
+            where = m.redirect[0] == '/' ? m.redirect.substr(1) : m.redirect;
+        }
+        Branch next;
+        bool found = false, stop = false;
+        if (source == Source::listing) {
+            if (next_listed >= e.lower_dirs.size()) break;
+            const Branch* lb = branch_in(parent, e.lower_dirs[next_listed++]);
+            if (!lb) return -EIO;
+            int fd = sys::open_path(lb->fd.get(), e.name.c_str());
+            struct stat st;
+            if (fd < 0) return -EIO;
+            next = {lb->layer, UniqueFd(fd), false, lb->path.empty() ? e.name : lb->path + "/" + e.name};
+            if (sys::fstat_fd(fd, &st) < 0 || !S_ISDIR(st.st_mode)) return -EIO;
+            found = true;
+        } else {
+            for (size_t l = below + 1; l < layers_.size() && !found && !stop; ++l) {
+                std::string path;
+                int fd;
+                if (source == Source::parent_name) {
+                    const Branch* lb = branch_in(parent, static_cast<uint16_t>(l));
+                    if (!lb) continue;
+                    fd = find_dir(lb->fd.get(), where);
+                    path = lb->path.empty() ? where : lb->path + "/" + where;
+                } else {
+                    fd = find_dir(layers_[l].root.get(), where);
+                    path = where;
+                }
+                if (fd == -ENOTDIR) stop = true;
+                if (fd < 0) continue;
+                next = {static_cast<uint16_t>(l), UniqueFd(fd), false, path};
+                found = true;
+            }
+        }
+        if (!found) break;
+        m = dir_markers(layers_[next.layer], next.fd.get(), next.path);
+        next.has_xwhiteouts = m.opacity == DirOpacity::has_xwhiteouts;
+        out.push_back(std::move(next));
+    }
     return 0;
 }
 

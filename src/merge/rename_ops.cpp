@@ -1,6 +1,6 @@
-// rename(2) in a writable view, following the kernel overlay: both names are copied up and
-// renamed within the upper; the old name gets a whiteout if lower layers hold it; a
-// directory that lower layers hold cannot move (EXDEV, so `mv` copies instead).
+// rename(2) in a writable view, step for step as the kernel overlay does it: copy both
+// sides up, pick the upper rename (leaving a whiteout where lower layers show through),
+// mark moved directories opaque or redirected, then rename within the upper.
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,7 +16,7 @@ namespace ovf::merge {
 
 namespace {
 
-struct Looked {  // a node we looked up for the rename, forgotten again at the end
+struct Looked {  // a node looked up for the rename, forgotten again at the end
     Engine* e = nullptr;
     Node* n = nullptr;
     ~Looked() {
@@ -24,22 +24,43 @@ struct Looked {  // a node we looked up for the rename, forgotten again at the e
     }
 };
 
-// A directory whose contents come (also) from lower layers.
+// A directory whose contents come (also) from lower layers: without redirect_dir such a
+// directory cannot move, and tools fall back to copying (EXDEV).
 bool merged_or_lower(const Node& n) {
     auto b = n.branches();
     return n.is_dir() && (b->size() > 1 || b->front().layer != 0);
 }
 
-// Removes the whiteouts an empty upper directory may still hold, so rename can replace it.
-int clear_whiteouts(int pfd, const std::string& name, int work, const std::string& tmp) {
+bool merged(const Node& dir) { return dir.branches()->size() > 1; }
+
+bool upper_is_whiteout(int pfd, const std::string& name) {
     struct stat st;
-    if (sys::fstatat(pfd, name.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) return 0;
-    if (::renameat(pfd, name.c_str(), work, tmp.c_str()) != 0) return -errno;
-    Upper::remove_tree(work, tmp.c_str());
-    return 0;
+    return sys::fstatat(pfd, name.c_str(), &st) == 0 && is_whiteout_device(st);
 }
 
 }  // namespace
+
+std::string Engine::redirect_path(const Node& node, bool samedir) const {
+    if (samedir) return node.name_;
+    // The absolute path of the directory's lower origin: each ancestor's own redirect, or
+    // its name, up to the root or to an absolute redirect.
+    std::string path;
+    for (const Node* d = &node; d && d != root_.get(); d = d->parent_.get()) {
+        const std::string& comp = d->redirect_.empty() ? d->name_ : d->redirect_;
+        path = comp + (path.empty() ? "" : "/" + path);
+        if (comp[0] == '/') return path;
+    }
+    return "/" + path;
+}
+
+int Engine::set_redirect(Node& node, bool samedir) {
+    // Like the kernel: keep a redirect already there unless an absolute one is needed.
+    if (!node.redirect_.empty() && (samedir || node.redirect_[0] == '/')) return 0;
+    std::string r = redirect_path(node, samedir);
+    if (int err = upper_->set_redirect(node.branches()->front().fd.get(), r); err < 0) return -EXDEV;
+    node.redirect_ = r;
+    return 0;
+}
 
 int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::string_view newname,
                    unsigned flags) {
@@ -48,6 +69,7 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return -EINVAL;
     if (newname.size() > 255) return -ENAMETOOLONG;
     bool exchange = flags & RENAME_EXCHANGE;
+    bool samedir = &olddir == &newdir;
     std::lock_guard ns(ns_mu_);
 
     std::shared_ptr<Listing> ol, nl;
@@ -58,7 +80,7 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     auto dst = nl->find(newname);
     if ((flags & RENAME_NOREPLACE) && dst) return -EEXIST;
     if (exchange && !dst) return -ENOENT;
-    if (&olddir == &newdir && oldname == newname) return 0;
+    if (samedir && oldname == newname) return 0;
 
     Looked s{this}, d{this};
     if (int err = child(olddir, oldname, &s.n); err < 0) return err;
@@ -77,11 +99,11 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
             if (!dl->empty()) return -ENOTEMPTY;
         }
     }
-    if (merged_or_lower(*s.n) || (exchange && merged_or_lower(*d.n))) return -EXDEV;
+    if (!upper_->redirect_dir() && (merged_or_lower(*s.n) || (exchange && merged_or_lower(*d.n))))
+        return -EXDEV;
 
-    if (int err = copy_up(olddir); err < 0) return err;
-    if (int err = copy_up(newdir); err < 0) return err;
     if (int err = copy_up(*s.n); err < 0) return err;
+    if (int err = copy_up(newdir); err < 0) return err;
     if (exchange) {
         if (int err = copy_up(*d.n); err < 0) return err;
     }
@@ -92,8 +114,55 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     std::string on(oldname), nn(newname);
     int work = upper_->work_fd();
 
+    // Which upper rename, as the kernel picks it.
+    unsigned how = exchange ? RENAME_EXCHANGE : 0;
+    bool new_whiteout = !dst && upper_is_whiteout(npfd, nn);
+    bool cleanup_whiteout = false;
+    if (!exchange) {
+        if (src->covers_lower) {
+            how = new_whiteout ? RENAME_EXCHANGE : RENAME_WHITEOUT;  // leave (or swap in) a whiteout
+        } else if (src_dir && new_whiteout) {
+            how = RENAME_EXCHANGE;  // rename(2) cannot put a directory over a device
+            cleanup_whiteout = true;
+        }
+        if (dst_dir) {
+            // An empty directory in the view may still hold whiteouts in the upper.
+            struct stat st;
+            if (sys::fstatat(npfd, nn.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+                std::string tmp = upper_->temp_name();
+                if (::renameat(npfd, nn.c_str(), work, tmp.c_str()) != 0) return -errno;
+                Upper::remove_tree(work, tmp.c_str());
+            }
+        }
+    }
+
+    // Moved directories: redirected if lower copies come with them, else opaque when they
+    // land in a merged directory (nothing below may show through them).
+    auto mark = [&](Node& n, bool is_dir, const Node& to_dir) -> int {
+        if (!is_dir) return 0;
+        if (merged_or_lower(n)) return set_redirect(n, samedir);
+        auto b = n.branches();
+        if (dir_markers(layers_[0], b->front().fd.get(), "").opacity == DirOpacity::opaque) return 0;
+        if (!merged(to_dir)) return 0;
+        return upper_->set_opaque(b->front().fd.get()) < 0 ? -EXDEV : 0;
+    };
+    if (int err = mark(*s.n, src_dir, newdir); err < 0) return err;
     if (exchange) {
-        if (::renameat2(opfd, on.c_str(), npfd, nn.c_str(), RENAME_EXCHANGE) != 0) return -errno;
+        if (int err = mark(*d.n, dst_dir, olddir); err < 0) return err;
+    }
+
+    int r = ::renameat2(opfd, on.c_str(), npfd, nn.c_str(), how);
+    if (r != 0 && how == RENAME_WHITEOUT && (errno == EINVAL || errno == EPERM)) {
+        // No RENAME_WHITEOUT here (or ".wh." whiteouts): rename, then leave the whiteout.
+        r = ::renameat(opfd, on.c_str(), npfd, nn.c_str());
+        if (r == 0) {
+            if (int err = upper_->make_whiteout(opfd, on.c_str()); err < 0) return err;
+        }
+    }
+    if (r != 0) return -errno;
+    if (cleanup_whiteout) ::unlinkat(opfd, on.c_str(), 0);
+
+    if (exchange) {
         // Each name keeps what it covers below; the objects trade places.
         DirEntry at_old = *dst, at_new = *src;
         at_old.name = on;
@@ -106,50 +175,9 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
         std::swap(s.n->name_, d.n->name_);
         return 0;
     }
-
-    // What the new name will cover: whatever it covered before, or a whiteout's lower entry.
-    bool new_covers = dst ? (dst->covers_lower || dst->layer != 0) : false;
-    struct stat wst;
-    bool over_whiteout = !dst && sys::fstatat(npfd, nn.c_str(), &wst) == 0 && is_whiteout_device(wst);
-    if (!dst && !over_whiteout) {
-        std::string wh = std::string(kAufsWhiteoutPrefix) + nn;
-        if (sys::fstatat(npfd, wh.c_str(), &wst) == 0) new_covers = true;
-    }
-    new_covers = new_covers || over_whiteout;
-    if (dst_dir) {
-        if (int err = clear_whiteouts(npfd, nn, work, upper_->temp_name()); err < 0) return err;
-    }
-    bool old_needs_whiteout = src->covers_lower;
-
-    if (src_dir && over_whiteout) {
-        // rename(2) cannot put a directory over a device: swap with the whiteout instead,
-        // and keep it at the old name if that name needs one.
-        if (::renameat2(opfd, on.c_str(), npfd, nn.c_str(), RENAME_EXCHANGE) != 0) return -errno;
-        if (!old_needs_whiteout) ::unlinkat(opfd, on.c_str(), 0);
-    } else if (old_needs_whiteout && upper_->device_whiteouts()) {
-        if (::renameat2(opfd, on.c_str(), npfd, nn.c_str(), RENAME_WHITEOUT) != 0) {
-            if (errno != EINVAL && errno != EPERM) return -errno;
-            // No RENAME_WHITEOUT on this filesystem: rename, then leave the whiteout.
-            if (::renameat(opfd, on.c_str(), npfd, nn.c_str()) != 0) return -errno;
-            if (int err = upper_->make_whiteout(opfd, on.c_str()); err < 0) return err;
-        }
-    } else {
-        if (::renameat(opfd, on.c_str(), npfd, nn.c_str()) != 0) return -errno;
-        if (old_needs_whiteout) {
-            if (int err = upper_->make_whiteout(opfd, on.c_str()); err < 0) return err;
-        }
-    }
-    if (src_dir && new_covers) {
-        // A directory that now covers lower entries must hide them.
-        int fd = sys::open_path(npfd, nn.c_str());
-        if (fd >= 0) {
-            UniqueFd guard(fd);
-            if (int err = upper_->set_opaque(fd); err < 0) return err;
-        }
-    }
     DirEntry moved = *src;
     moved.name = nn;
-    moved.covers_lower = new_covers;
+    moved.covers_lower = dst ? (dst->covers_lower || dst->layer != 0) : new_whiteout;
     ol->remove(oldname);
     nl->put(std::move(moved));
     s.n->parent_ = newdir.shared_from_this();

@@ -129,6 +129,8 @@ private:
     // Enters a fresh node in the table, or returns the live node with the same key, and
     // counts one lookup.
     Node* adopt(std::shared_ptr<Node> fresh, bool shareable);
+    // A directory's copies, TOP first, following opacity and redirects (see make_node).
+    int dir_stack(const BranchList& parent, const DirEntry& e, Branch top, BranchList& out) const;
     const Branch* branch_in(const BranchList& list, uint16_t layer) const;
     ino_t map_ino(size_t layer, ino_t ino) const;
     struct stat view_attr(const struct stat& real, size_t layer, size_t nbranches) const;
@@ -146,6 +148,10 @@ private:
     int enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<ino_t> ino,
                   Node** out);
     int remove_entry(Node& dir, std::string_view name, bool want_dir);
+    // overlay.redirect for a directory about to move: its old name (within the same parent)
+    // or the absolute path of its lower origin.
+    std::string redirect_path(const Node& node, bool samedir) const;
+    int set_redirect(Node& node, bool samedir);
 
     std::vector<Layer> layers_;
     bool single_fs_ = true;

@@ -27,9 +27,17 @@ enum class DirOpacity {
     has_xwhiteouts,  // "x": not opaque, but children may be xattr whiteouts
 };
 
-// Reads the opacity of directory OPATH_FD in LAYER, in the encodings the layer uses
+// What a directory's markers say about merging it with lower layers.
+struct DirMarkers {
+    DirOpacity opacity = DirOpacity::merged;
+    // overlay.redirect: where the directory's lower copies are. Absolute ("/a/b": from the
+    // layer roots) or a name in the same parent directory.
+    std::string redirect;
+};
+
+// Reads the markers of directory OPATH_FD in LAYER, in the encodings the layer uses
 // (REL_PATH is its path inside the layer, for the markers recovered from tar headers).
-DirOpacity dir_opacity(const Layer& layer, int opath_fd, const std::string& rel_path);
+DirMarkers dir_markers(const Layer& layer, int opath_fd, const std::string& rel_path);
 
 // True if the zero-size regular file NAME in directory DIR_FD carries overlay.whiteout.
 bool is_xattr_whiteout(int dir_fd, const char* name, const MarkerFormats& formats);

@@ -52,6 +52,7 @@ private:
     // views, as in the kernel overlay without an index, so one parent is enough.
     std::shared_ptr<Node> parent_;
     std::string name_;
+    std::string redirect_;  // the upper copy's overlay.redirect, if any (directories)
 
     uint64_t nlookup_ = 0;                     // guarded by the engine's table lock
     std::vector<std::pair<dev_t, ino_t>> keys_;  // table keys that lead here

@@ -1,0 +1,184 @@
+// Writable views on plain directories: the upper directory must end up in the kernel
+// overlay's format (checked on the upper itself here; fuse-tests compare with the kernel).
+#include <sys/sysmacros.h>
+
+#include <map>
+
+#include "layer_fixture.hpp"
+
+namespace ovf::test {
+namespace {
+
+class Writable : public LayerFixture {
+protected:
+    // Layer 0 and 1 are lowers; the upper and work directories sit beside them.
+    merge::Engine& writable(bool redirect = false) {
+        fs::create_directories(base_ / "upper");
+        fs::create_directories(base_ / "work");
+        merge::UpperSource u{(base_ / "upper").string(), (base_ / "work").string(), !root(), redirect};
+        return engine({}, {}, u);
+    }
+    fs::path upper(const std::string& rel = "") { return base_ / "upper" / rel; }
+    bool is_whiteout(const std::string& rel) {
+        struct stat st;
+        return ::lstat(upper(rel).c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+    }
+    std::string xattr_of(const fs::path& p, const char* name) {
+        char buf[256];
+        ssize_t n = ::lgetxattr(p.c_str(), name, buf, sizeof buf);
+        return n < 0 ? "" : std::string(buf, static_cast<size_t>(n));
+    }
+    const char* opaque_xattr() { return root() ? "trusted.overlay.opaque" : "user.overlay.opaque"; }
+    merge::Caller me() { return {::geteuid(), ::getegid(), 0}; }
+};
+
+TEST_F(Writable, WriteCopiesUpWithAttributesAndLeavesLowerAlone) {
+    file(0, "d/f", "lower");
+    ASSERT_EQ(::chmod((layer(0) / "d/f").c_str(), 0640), 0);
+    xattr(0, "d/f", "user.k", "v");
+    struct timespec t[2] = {{1000, 0}, {2000, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (layer(0) / "d/f").c_str(), t, 0), 0);
+    writable();
+    merge::Node* f = resolve("d/f");
+    ASSERT_NE(f, nullptr);
+    ino_t ino = attr(*f).st_ino;
+    int fd = engine_->open(*f, O_WRONLY | O_APPEND);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "+", 1), 1);
+    ::close(fd);
+    EXPECT_EQ(read("d/f"), "lower+");
+    std::ifstream lower(layer(0) / "d/f");
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(lower), {}), "lower");
+    struct stat st;
+    ASSERT_EQ(::lstat(upper("d/f").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0640u);
+    EXPECT_EQ(xattr_of(upper("d/f"), "user.k"), "v");
+    EXPECT_EQ(attr(*f).st_ino, ino) << "st_ino stays across copy-up";
+    EXPECT_TRUE(fs::is_empty(base_ / "work" / "work")) << "nothing left in the work directory";
+}
+
+TEST_F(Writable, ReadingDoesNotCopyUp) {
+    file(0, "f", "lower");
+    writable();
+    EXPECT_EQ(read("f"), "lower");
+    EXPECT_FALSE(fs::exists(upper("f")));
+}
+
+TEST_F(Writable, UnlinkOfLowerNameLeavesWhiteout) {
+    REQUIRE_ROOT();
+    file(0, "d/f");
+    file(0, "d/keep");
+    writable();
+    ASSERT_NE(resolve("d"), nullptr);
+    EXPECT_EQ(engine_->unlink(*resolve("d"), "f"), 0);
+    EXPECT_TRUE(is_whiteout("d/f"));
+    EXPECT_EQ(names("d"), (std::vector<std::string>{"keep"}));
+}
+
+TEST_F(Writable, UnlinkOfUpperOnlyNameLeavesNothing) {
+    dir(0, "d");
+    writable();
+    merge::Node* n = nullptr;
+    int fd = -1;
+    ASSERT_EQ(engine_->create(*resolve("d"), "new", 0644, O_WRONLY, me(), &n, &fd), 0);
+    ::close(fd);
+    EXPECT_TRUE(fs::exists(upper("d/new")));
+    EXPECT_EQ(engine_->unlink(*resolve("d"), "new"), 0);
+    EXPECT_FALSE(fs::exists(upper("d/new")));
+    struct stat st;
+    EXPECT_NE(::lstat(upper("d/new").c_str(), &st), 0);
+}
+
+TEST_F(Writable, DirectoryRemovedAndMadeAgainIsOpaque) {
+    REQUIRE_ROOT();
+    file(0, "d/old");
+    writable();
+    merge::Node* d = resolve("d");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(engine_->unlink(*d, "old"), 0);
+    EXPECT_EQ(engine_->rmdir(engine_->root(), "d"), 0);
+    EXPECT_TRUE(is_whiteout("d"));
+    merge::Node* nd = nullptr;
+    ASSERT_EQ(engine_->mkdir(engine_->root(), "d", 0755, me(), &nd), 0);
+    EXPECT_EQ(xattr_of(upper("d"), opaque_xattr()), "y");
+    EXPECT_TRUE(names("d").empty());
+}
+
+TEST_F(Writable, RenamingLowerDirectoryGivesExdevWithoutRedirect) {
+    file(0, "d/f");
+    writable();
+    EXPECT_EQ(engine_->rename(engine_->root(), "d", engine_->root(), "e", 0), -EXDEV);
+}
+
+TEST_F(Writable, RedirectRenameKeepsLowerContent) {
+    REQUIRE_ROOT();
+    file(0, "d/f", "x");
+    writable(true);
+    ASSERT_EQ(engine_->rename(engine_->root(), "d", engine_->root(), "e", 0), 0);
+    EXPECT_EQ(names("e"), (std::vector<std::string>{"f"}));
+    EXPECT_FALSE(exists("d"));
+    EXPECT_EQ(xattr_of(upper("e"), "trusted.overlay.redirect"), "d");
+    EXPECT_TRUE(is_whiteout("d"));
+}
+
+TEST_F(Writable, RenameFileOverLowerLeavesWhiteoutAtOldName) {
+    REQUIRE_ROOT();
+    file(0, "a", "A");
+    file(0, "b", "B");
+    writable();
+    ASSERT_EQ(engine_->rename(engine_->root(), "a", engine_->root(), "b", 0), 0);
+    EXPECT_EQ(read("b"), "A");
+    EXPECT_FALSE(exists("a"));
+    EXPECT_TRUE(is_whiteout("a"));
+}
+
+TEST_F(Writable, RenameNoreplaceAndExchange) {
+    file(0, "a", "A");
+    file(0, "b", "B");
+    writable();
+    EXPECT_EQ(engine_->rename(engine_->root(), "a", engine_->root(), "b", RENAME_NOREPLACE), -EEXIST);
+    ASSERT_EQ(engine_->rename(engine_->root(), "a", engine_->root(), "b", RENAME_EXCHANGE), 0);
+    EXPECT_EQ(read("a"), "B");
+    EXPECT_EQ(read("b"), "A");
+}
+
+TEST_F(Writable, LowerHardLinkSplitsOnCopyUp) {
+    file(0, "a", "same");
+    fs::create_hard_link(layer(0) / "a", layer(0) / "b");
+    writable();
+    merge::Node* a = resolve("a");
+    merge::Node* b = resolve("b");
+    ASSERT_NE(a, b) << "each name of a lower hard link is its own object in a writable view";
+    int fd = engine_->open(*a, O_WRONLY | O_TRUNC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "changed", 7), 7);
+    ::close(fd);
+    EXPECT_EQ(read("a"), "changed");
+    EXPECT_EQ(read("b"), "same");
+}
+
+TEST_F(Writable, ListingSlotsStayPutWhileNamesComeAndGo) {
+    for (int i = 0; i < 10; ++i) file(0, "d/f" + std::to_string(i));
+    writable();
+    merge::Node* d = resolve("d");
+    std::shared_ptr<const merge::Listing> l;
+    ASSERT_EQ(engine_->listing(*d, &l), 0);
+    auto before = l->slice(5, SIZE_MAX);
+    EXPECT_EQ(engine_->unlink(*d, "f2"), 0);
+    merge::Node* n = nullptr;
+    int fd = -1;
+    ASSERT_EQ(engine_->create(*d, "late", 0644, O_WRONLY, me(), &n, &fd), 0);
+    ::close(fd);
+    auto after = l->slice(5, SIZE_MAX);
+    std::map<std::string, size_t> slot_before, slot_after;
+    for (auto& [slot, e] : before) slot_before[e.name] = slot;
+    for (auto& [slot, e] : after) slot_after[e.name] = slot;
+    for (auto& [name, slot] : slot_before)
+        if (name != "f2") EXPECT_EQ(slot_after[name], slot) << name;
+    EXPECT_FALSE(slot_after.count("f2"));
+    ASSERT_TRUE(slot_after.count("late"));
+    EXPECT_GT(slot_after["late"], before.back().first);
+}
+
+}  // namespace
+}  // namespace ovf::test
