@@ -24,8 +24,8 @@ constexpr off_t kDots = 2;
 struct stat dot_attr(fuse_req_t req, merge::Node& dir, off_t pos) {
     struct stat st{};
     st.st_mode = S_IFDIR;
-    // ".." of the root is the root; elsewhere the kernel fills in the parent it knows.
-    st.st_ino = pos == 0 || &dir == &engine(req).root() ? dir.ino() : 0;
+    // A zero d_ino would make readdir(3) skip the entry.
+    st.st_ino = pos == 0 ? dir.ino() : engine(req).parent_ino(dir);
     return st;
 }
 
@@ -105,7 +105,9 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
         [&](merge::Node& dir, const merge::DirEntry& de, off_t next, char* buf, size_t left) {
             merge::Node* child = nullptr;
             fuse_entry_param e{};
-            if (engine(req).lookup(dir, de.name, &child) == 0) {
+            int err = engine(req).lookup(dir, de.name, &child);
+            if (err == -ENOENT) return size_t{0};  // a whiteout only lookup recognises
+            if (err == 0) {
                 e = entry_of(req, *child);
             } else {  // vanished meanwhile: list the name, let lookup report the error
                 e.attr.st_mode = static_cast<mode_t>(DTTOIF(de.type));

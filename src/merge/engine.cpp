@@ -128,7 +128,13 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out) {
     auto e = list->find(name);
     if (!e) return -ENOENT;
     std::shared_ptr<Node> fresh;
-    if (int err = make_node(dir, *dir.branches(), *e, &fresh); err < 0) return err;
+    if (int err = make_node(dir, *dir.branches(), *e, &fresh); err < 0) {
+        if (err == -ENOENT) {
+            std::shared_ptr<Listing> rw;
+            if (listing_rw(dir, &rw) == 0) rw->remove(name);
+        }
+        return err;
+    }
     // Lower hard links get one node per name in a writable view: copying up one name must
     // not change the others (the kernel overlay without an index behaves the same).
     bool shareable = !writable() || fresh->is_dir() || e->layer == 0 ||
@@ -183,6 +189,11 @@ int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
     struct stat st;
     if (sys::fstat_fd(fd, &st) < 0) return -EIO;
     if (IFTODT(st.st_mode) != e.type) return -EIO;
+    // Like the kernel's lookup, an empty file marked overlay.whiteout hides the name even
+    // outside an overlay.opaque=x directory (its readdir would still list it; we drop it).
+    if (S_ISREG(st.st_mode) && st.st_size == 0 && layers_[e.layer].formats.xattr_whiteouts &&
+        is_xattr_whiteout(pb->fd.get(), e.name.c_str(), layers_[e.layer].formats))
+        return -ENOENT;
 
     BranchList branches;
     if (S_ISDIR(st.st_mode)) {
@@ -284,6 +295,11 @@ int Engine::dir_stack(const BranchList& parent, const DirEntry& e, Branch top, B
         out.push_back(std::move(next));
     }
     return 0;
+}
+
+ino_t Engine::parent_ino(const Node& node) {
+    std::lock_guard ns(ns_mu_);
+    return node.parent_ ? node.parent_->ino() : node.ino();
 }
 
 int Engine::getattr(Node& node, struct stat* st) const {

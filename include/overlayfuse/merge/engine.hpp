@@ -90,6 +90,8 @@ public:
     int listing(Node& dir, std::shared_ptr<const Listing>* out);
 
     int getattr(Node& node, struct stat* st) const;
+    // st_ino of the directory NODE was found in (for ".."); its own for the root.
+    ino_t parent_ino(const Node& node);
     int readlink(const Node& node, std::string& target) const;
     // Opens the object for I/O; opening for writing (or O_TRUNC) copies it up first.
     int open(Node& node, int flags);
