@@ -20,6 +20,7 @@
 #include "overlayfuse/fuse/session.hpp"
 #include "overlayfuse/merge/engine.hpp"
 #include "overlayfuse/store/docker_store.hpp"
+#include "overlayfuse/store/reference.hpp"
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
@@ -166,12 +167,10 @@ std::string short_id(const std::string& id) {
     return id.substr(colon == std::string::npos ? 0 : colon + 1, 12);
 }
 
-// The image's layers, topmost first. Without CAP_SYS_ADMIN the opaque markers come from
+// The layers of an image, topmost first. Without CAP_SYS_ADMIN the opaque markers come from
 // each layer's tar headers; a layer without them could be merged wrongly, so refuse.
-std::vector<merge::LayerSource> image_layers(const MountArgs& a, bool privileged) {
-    store::DockerStore st(a.root.empty() ? store::DockerStore::default_root()
-                                          : std::filesystem::path(a.root));
-    store::ImageInfo img = st.resolve_image(a.image);
+std::vector<merge::LayerSource> image_layers(const MountArgs& a, const store::ImageInfo& img,
+                                             const std::string& what, bool privileged) {
     std::vector<merge::LayerSource> out;
     size_t n = img.layers.size();
     for (size_t i = n; i-- > 0;) {
@@ -179,7 +178,7 @@ std::vector<merge::LayerSource> image_layers(const MountArgs& a, bool privileged
         merge::LayerSource src;
         src.path = l.diff_dir.string();
         src.label = "layer " + std::to_string(i + 1) + "/" + std::to_string(n) + " (" +
-                    short_id(l.diff_id) + ") of " + a.image;
+                    short_id(l.diff_id) + ") of " + what;
         if (!privileged) {
             auto markers = store::DockerStore::read_markers(l);
             if (!markers && !a.userxattr) {
@@ -195,6 +194,45 @@ std::vector<merge::LayerSource> image_layers(const MountArgs& a, bool privileged
         out.push_back(std::move(src));
     }
     return out;
+}
+
+// A container: its own layer and its init layer (both written by the kernel overlay, in its
+// upper format), then its image's layers.
+std::vector<merge::LayerSource> container_layers(const MountArgs& a, const store::ContainerInfo& c,
+                                                 bool privileged) {
+    std::string what = "container " + c.name + " (" + c.id.substr(0, 12) + ")";
+    if (!privileged && !a.userxattr) {
+        throw UserError("cannot mount " + what + " as an unprivileged user: its own layer marks "
+                        "opaque directories with trusted.overlay.opaque, readable only with "
+                        "CAP_SYS_ADMIN (mount as root, or pass -o userxattr for a rootless store)");
+    }
+    std::vector<merge::LayerSource> out;
+    out.push_back({c.rw_diff_dir.string(), "the own layer of " + what, nullptr, true});
+    std::error_code ec;
+    if (std::filesystem::is_directory(c.init_diff_dir, ec))
+        out.push_back({c.init_diff_dir.string(), "the init layer of " + what, nullptr, true});
+    for (auto& l : image_layers(a, c.image, what, privileged)) out.push_back(std::move(l));
+    return out;
+}
+
+// IMAGE names an image or, failing that, a container (by name or id prefix).
+std::vector<merge::LayerSource> store_layers(const MountArgs& a, bool privileged) {
+    store::DockerStore st(a.root.empty() ? store::DockerStore::default_root()
+                                         : std::filesystem::path(a.root));
+    bool reference = true;
+    try {
+        store::parse_reference(a.image);
+    } catch (const UserError&) {
+        reference = false;  // "My_Container" is a valid container name, not an image name
+    }
+    if (reference) {
+        try {
+            return image_layers(a, st.resolve_image(a.image), a.image, privileged);
+        } catch (const store::NoSuchImage&) {
+        }
+    }
+    if (auto c = st.find_container(a.image)) return container_layers(a, *c, privileged);
+    throw UserError("no such image or container '" + a.image + "' in " + st.root().string());
 }
 
 std::vector<merge::LayerSource> plain_layers(const MountArgs& a, bool privileged) {
@@ -299,7 +337,7 @@ int mount_main(const std::vector<std::string>& args) {
     MountArgs a = parse(args);
     std::string mnt = check_mount_point(a.mnt);
     bool privileged = has_cap_sys_admin();
-    auto layers = a.lower.empty() ? image_layers(a, privileged) : plain_layers(a, privileged);
+    auto layers = a.lower.empty() ? store_layers(a, privileged) : plain_layers(a, privileged);
 
     merge::MarkerFormats formats;
     formats.trusted_xattrs = privileged && !a.userxattr;

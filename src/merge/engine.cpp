@@ -52,7 +52,11 @@ Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
         layers_.push_back(open_layer({upper->upper, "upper directory " + upper->upper, nullptr},
                                      upper_->read_formats(formats)));
     }
-    for (const auto& s : lowers) layers_.push_back(open_layer(s, formats));
+    for (const auto& s : lowers) {
+        MarkerFormats f = formats;
+        if (s.upper_format) f.aufs_files = f.xattr_whiteouts = false;
+        layers_.push_back(open_layer(s, f));
+    }
     for (const auto& l : layers_) fs_index_.emplace(l.dev, static_cast<unsigned>(fs_index_.size()));
     single_fs_ = fs_index_.size() == 1;
 

@@ -72,7 +72,7 @@ ImageInfo DockerStore::resolve_image(const std::string& text) const {
     if (ref.image_id) {
         id = *ref.image_id;
         if (!detail::config_exists(paths, id))
-            throw UserError("no such image " + in_quotes(text) + " in " + root_.string());
+            throw NoSuchImage("no such image " + in_quotes(text) + " in " + root_.string());
     } else if (auto hit = repos.lookup(ref)) {
         id = *hit;
         if (!detail::config_exists(paths, id))
@@ -81,7 +81,7 @@ ImageInfo DockerStore::resolve_image(const std::string& text) const {
                             paths.config_file(detail::strip_sha256(id)).string() + " is missing");
     } else {
         auto hits = detail::ids_with_prefix(paths, text);
-        if (hits.empty()) throw UserError("no such image " + in_quotes(text) + " in " + root_.string());
+        if (hits.empty()) throw NoSuchImage("no such image " + in_quotes(text) + " in " + root_.string());
         if (hits.size() > 1)
             throw UserError(ctx + ": ambiguous id prefix, matches " +
                             describe_candidates(hits, detail::strip_sha256(text).size(), repos));

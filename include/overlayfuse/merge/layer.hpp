@@ -17,6 +17,9 @@ struct LayerSource {
     std::string path;                             // the layer directory
     std::string label;                            // for messages, e.g. "layer 3 (sha256:ab12...)"
     std::shared_ptr<const LayerMarkers> markers;  // from the layer's tar headers, or null
+    // Written by a kernel overlay as its upper (a container's own layer): only char 0/0 and
+    // overlay xattrs are markers there; a file named ".wh.x" is just a file.
+    bool upper_format = false;
 };
 
 // Which marker encodings the engine reads. All are on by default; the caller turns off what

@@ -8,9 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "overlayfuse/error.hpp"
 #include "overlayfuse/layer_markers.hpp"
 
 namespace ovf::store {
+
+// resolve_image() found no image by that name or id (as opposed to a broken store).
+class NoSuchImage : public UserError {
+public:
+    using UserError::UserError;
+};
 
 struct LayerInfo {
     std::string diff_id;                 // "sha256:<hex>" from rootfs.diff_ids
