@@ -62,33 +62,25 @@ int run_images(const std::vector<std::string>& args) {
         }
     }
 
-    try {
-        store::DockerStore st(root ? std::filesystem::path(*root) : store::DockerStore::default_root());
-        auto images = st.list_images();
-        if (json) {
-            nlohmann::ordered_json out = nlohmann::ordered_json::array();
-            for (const auto& im : images)
-                out.push_back({{"repository", im.repository}, {"tag", im.tag}, {"id", im.id},
-                               {"created", im.created}, {"layers", im.layers}, {"size", im.size}});
-            std::cout << out.dump(2) << "\n";
-            return 0;
-        }
-        std::vector<std::vector<std::string>> rows{
-            {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "LAYERS", "SIZE"}};
-        std::time_t now = std::time(nullptr);
+    store::DockerStore st(root ? std::filesystem::path(*root) : store::DockerStore::default_root());
+    auto images = st.list_images();
+    if (json) {
+        nlohmann::ordered_json out = nlohmann::ordered_json::array();
         for (const auto& im : images)
-            rows.push_back({im.repository, im.tag, store::short_id(im.id),
-                            store::created_since(im.created, now), std::to_string(im.layers),
-                            store::human_size(im.size)});
-        std::cout << store::format_table(rows);
+            out.push_back({{"repository", im.repository}, {"tag", im.tag}, {"id", im.id},
+                           {"created", im.created}, {"layers", im.layers}, {"size", im.size}});
+        std::cout << out.dump(2) << "\n";
         return 0;
-    } catch (const UserError& e) {
-        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "overlayfuse: images: %s\n", e.what());
-        return 1;
     }
+    std::vector<std::vector<std::string>> rows{
+        {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "LAYERS", "SIZE"}};
+    std::time_t now = std::time(nullptr);
+    for (const auto& im : images)
+        rows.push_back({im.repository, im.tag, store::short_id(im.id),
+                        store::created_since(im.created, now), std::to_string(im.layers),
+                        store::human_size(im.size)});
+    std::cout << store::format_table(rows);
+    return 0;
 }
 
 }  // namespace ovf::cli

@@ -112,23 +112,15 @@ int run_inspect(const std::vector<std::string>& args) {
     }
     if (!image_ref) return usage_error("missing IMAGE");
 
-    try {
-        std::filesystem::path root_dir =
-            root ? std::filesystem::path(*root) : store::DockerStore::default_root();
-        store::DockerStore st(root_dir);
-        auto image = st.resolve_image(*image_ref);
-        if (json)
-            std::cout << to_json(image, root_dir).dump(2) << "\n";
-        else
-            print_text(image, root_dir);
-        return 0;
-    } catch (const UserError& e) {
-        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "overlayfuse: inspect: %s\n", e.what());
-        return 1;
-    }
+    std::filesystem::path root_dir =
+        root ? std::filesystem::path(*root) : store::DockerStore::default_root();
+    store::DockerStore st(root_dir);
+    auto image = st.resolve_image(*image_ref);
+    if (json)
+        std::cout << to_json(image, root_dir).dump(2) << "\n";
+    else
+        print_text(image, root_dir);
+    return 0;
 }
 
 }  // namespace ovf::cli

@@ -362,16 +362,6 @@ int mount_main(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int run_mount(const std::vector<std::string>& args) {
-    try {
-        return mount_main(args);
-    } catch (const UserError& e) {
-        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
-        return 1;
-    }
-}
+int run_mount(const std::vector<std::string>& args) { return mount_main(args); }
 
 }  // namespace ovf::cli

@@ -55,13 +55,6 @@ int umount_main(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int run_umount(const std::vector<std::string>& args) {
-    try {
-        return umount_main(args);
-    } catch (const UserError& e) {
-        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
-        return e.exit_code();
-    }
-}
+int run_umount(const std::vector<std::string>& args) { return umount_main(args); }
 
 }  // namespace ovf::cli

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "overlayfuse/cli/commands.hpp"
+#include "overlayfuse/error.hpp"
 
 namespace {
 
@@ -20,6 +21,15 @@ const char kUsage[] =
     "  umount  MNT                                     unmount a view\n"
     "\n"
     "Run 'overlayfuse COMMAND --help' for a command's options.\n";
+
+int dispatch(const std::string& cmd, const std::vector<std::string>& args) {
+    if (cmd == "images") return ovf::cli::run_images(args);
+    if (cmd == "inspect") return ovf::cli::run_inspect(args);
+    if (cmd == "mount") return ovf::cli::run_mount(args);
+    if (cmd == "umount" || cmd == "unmount") return ovf::cli::run_umount(args);
+    std::fprintf(stderr, "overlayfuse: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+    return 2;
+}
 
 }  // namespace
 
@@ -38,10 +48,14 @@ int main(int argc, char** argv) {
         std::puts("overlayfuse " OVERLAYFUSE_VERSION);
         return 0;
     }
-    if (cmd == "images") return ovf::cli::run_images(args);
-    if (cmd == "inspect") return ovf::cli::run_inspect(args);
-    if (cmd == "mount") return ovf::cli::run_mount(args);
-    if (cmd == "umount" || cmd == "unmount") return ovf::cli::run_umount(args);
-    std::fprintf(stderr, "overlayfuse: unknown command '%s'\n%s", cmd.c_str(), kUsage);
-    return 2;
+    // Every command reports failure by throwing: one line on stderr, and the exit code.
+    try {
+        return dispatch(cmd, args);
+    } catch (const ovf::UserError& e) {
+        std::fprintf(stderr, "overlayfuse: %s\n", e.what());
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "overlayfuse: %s: %s\n", cmd.c_str(), e.what());
+        return 1;
+    }
 }

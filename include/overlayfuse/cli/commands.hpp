@@ -1,7 +1,7 @@
 #pragma once
 // The subcommands of the `overlayfuse` program. Each parses its own arguments (ARGS excludes
-// the program and subcommand names), prints any error as one line on stderr, and returns the
-// process exit code (see README.md, "Exit codes").
+// the program and subcommand names) and returns the process exit code (README.md, "Exit
+// codes"); a failure is thrown as ovf::UserError, which main() prints as one line.
 #include <string>
 #include <vector>
 
