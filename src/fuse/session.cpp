@@ -1,5 +1,7 @@
 #include "overlayfuse/fuse/session.hpp"
 
+#include <unistd.h>
+
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
@@ -77,6 +79,9 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     std::string o = std::string(engine.writable() ? "rw" : "ro") +
                     ",default_permissions,fsname=" + opts_.fsname + ",subtype=overlayfuse";
     if (opts_.allow_other) o += ",allow_other";
+    // Like the kernel overlay: device nodes and set-id programs work in the view (a chroot
+    // needs /dev/null). Only root may ask; libfuse's default for users is nodev,nosuid.
+    if (::geteuid() == 0) o += ",dev,suid";
     for (const auto& a : opts_.fuse_args) o += "," + a;
     std::vector<std::string> args = {"overlayfuse", "-o", o};
     if (opts_.debug) args.push_back("-d");
@@ -109,6 +114,12 @@ void FuseSession::mount(const std::string& mnt) {
                         (g_last_log.empty() ? std::string("mount failed") : g_last_log));
     }
     mounted_ = true;
+    // Our own changes the kernel cannot know of (a copy-up changes link counts): drop its
+    // cached attributes. Attributes only (offset -1): no page cache, no inode locks, so
+    // this is safe inside any request handler.
+    ctx_->engine->on_attr_change([this](merge::Node& n) {
+        fuse_lowlevel_notify_inval_inode(se_, ops::node_id(*ctx_->engine, n), -1, 0);
+    });
 }
 
 int FuseSession::serve() {

@@ -148,13 +148,25 @@ int Engine::copy_up(Node& node, bool with_data) {
         Upper::remove_tree(work, tmp.c_str());
         return 0;
     }
+    if (!node.parent_) {  // unlinked meanwhile: nowhere to put it
+        Upper::remove_tree(work, tmp.c_str());
+        return -ENOENT;
+    }
     auto pb = node.parent_->branches();
     int pfd = pb->front().fd.get();
     const std::string& name = node.name_;
+    // Entering the copy changes the parent's times; the view must not see that (the kernel
+    // puts them back too).
+    struct stat pst;
+    bool restore_times = sys::fstat_fd(pfd, &pst) == 0;
     if (::renameat2(work, tmp.c_str(), pfd, name.c_str(), RENAME_NOREPLACE) != 0) {
         err = -errno;
         Upper::remove_tree(work, tmp.c_str());
         return err == -EEXIST ? -EIO : err;
+    }
+    if (restore_times) {
+        struct timespec t[2] = {pst.st_atim, pst.st_mtim};
+        ::utimensat(AT_FDCWD, sys::proc_fd_path(pfd).c_str(), t, 0);
     }
     int fd = sys::open_path(pfd, name.c_str());
     if (fd < 0) return -EIO;
@@ -173,10 +185,14 @@ int Engine::copy_up(Node& node, bool with_data) {
         node.keys_.push_back({ust.st_dev, ust.st_ino});
         table_.emplace(node.keys_.back(), &node);
     }
+    // A lower hard link leaves its group: without an index the kernel then reports the
+    // upper file's own inode number (a lone file keeps the lower one).
+    if (!node.is_dir() && st.st_nlink > 1) node.ino_ = map_ino(0, ust.st_ino);
     std::shared_ptr<Listing> pl;
     if (listing_rw(*node.parent_, &pl) == 0) {
         if (auto e = pl->find(name)) {
             e->layer = 0;
+            e->ino = node.ino();
             e->covers_lower = true;
             e->lower_dirs.clear();
             for (size_t i = 1; node.is_dir() && i < node.branches()->size(); ++i)
@@ -184,6 +200,7 @@ int Engine::copy_up(Node& node, bool with_data) {
             pl->put(std::move(*e));
         }
     }
+    attr_changed(node);
     return 0;
 }
 

@@ -121,7 +121,7 @@ int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::
     node->keys_.push_back({st.st_dev, st.st_ino});
     node->parent_ = dir.shared_from_this();
     node->name_ = n;
-    *out = adopt(std::move(node), true);
+    *out = adopt(std::move(node));
     return 0;
 }
 
@@ -152,9 +152,10 @@ int Engine::mkdir(Node& dir, std::string_view name, mode_t mode, const Caller& w
     auto make = [this, &dir, m](int at, const char* n) {
         struct stat parent;
         sys::fstat_fd(dir.branches()->front().fd.get(), &parent);
-        mode_t mm = m;
-        if (parent.st_mode & S_ISGID) mm |= S_ISGID;  // inherited, as on any filesystem
-        if (::mkdirat(at, n, mm & 01777) != 0) return -errno;
+        if (::mkdirat(at, n, m & 01777) != 0) return -errno;
+        // A setgid parent passes its bit on; made in the work directory (over a whiteout),
+        // the new directory does not inherit it by itself. chown keeps it on directories.
+        if ((parent.st_mode & S_ISGID) && ::fchmodat(at, n, (m & 07777) | S_ISGID, 0) != 0) return -errno;
         return 0;
     };
     return make_in_upper(dir, name, true, make, &who, nullptr, out);

@@ -4,6 +4,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 
 #include "overlayfuse/error.hpp"
@@ -59,6 +63,15 @@ Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
     }
     for (const auto& l : layers_) fs_index_.emplace(l.dev, static_cast<unsigned>(fs_index_.size()));
     single_fs_ = fs_index_.size() == 1;
+    // Like the kernel overlay: names as long as the most generous layer allows.
+    name_max_ = 0;
+    for (const auto& l : layers_) {
+        struct statvfs sv;
+        int fd = sys::reopen(l.root.get(), O_RDONLY | O_DIRECTORY);
+        if (fd >= 0 && ::fstatvfs(fd, &sv) == 0) name_max_ = std::max<size_t>(name_max_, sv.f_namemax);
+        if (fd >= 0) ::close(fd);
+    }
+    if (name_max_ == 0) name_max_ = 255;
 
     // The root merges every layer: like the kernel, opacity of a layer root is ignored.
     BranchList branches;
@@ -126,6 +139,7 @@ int Engine::listing_rw(Node& dir, std::shared_ptr<Listing>* out) {
 
 int Engine::lookup(Node& dir, std::string_view name, Node** out) {
     if (name.empty() || name.find('/') != std::string_view::npos) return -EINVAL;
+    if (name.size() > name_max_) return -ENAMETOOLONG;
     if (name == "." || name == "..") return -EINVAL;  // the kernel resolves these itself
     std::shared_ptr<const Listing> list;
     if (int err = listing(dir, &list); err < 0) return err;
@@ -141,28 +155,46 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out) {
     }
     // Lower hard links get one node per name in a writable view: copying up one name must
     // not change the others (the kernel overlay without an index behaves the same).
-    bool shareable = !writable() || fresh->is_dir() || e->layer == 0 ||
-                     fresh->st_.st_nlink <= 1;
-    *out = adopt(std::move(fresh), shareable);
+    bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && fresh->st_.st_nlink > 1;
+    *out = adopt(std::move(fresh), per_name ? std::optional<NameKey>(NameKey{&dir, e->name}) : std::nullopt);
     return 0;
 }
 
-Node* Engine::adopt(std::shared_ptr<Node> fresh, bool shareable) {
+Node* Engine::adopt(std::shared_ptr<Node> fresh, std::optional<NameKey> name_key) {
     std::lock_guard lock(table_mu_);
-    if (shareable) {
-        auto it = table_.find(fresh->keys_.front());
-        if (it != table_.end()) {
-            ++it->second->nlookup_;
-            return it->second;
-        }
-        table_.emplace(fresh->keys_.front(), fresh.get());
+    Node* found = nullptr;
+    if (name_key) {
+        if (auto it = named_.find(*name_key); it != named_.end()) found = it->second;
+    } else if (auto it = table_.find(fresh->keys_.front()); it != table_.end()) {
+        found = it->second;
+    }
+    if (found) {
+        ++found->nlookup_;
+        return found;
+    }
+    if (name_key) {
+        fresh->keys_.clear();  // its layer object may be shared by other names' nodes
+        fresh->name_key_ = name_key;
+        named_.emplace(*name_key, fresh.get());
     } else {
-        fresh->keys_.clear();
+        table_.emplace(fresh->keys_.front(), fresh.get());
     }
     Node* n = fresh.get();
     n->nlookup_ = 1;
     nodes_.emplace(n, std::move(fresh));
     return n;
+}
+
+void Engine::rekey(Node& node, const Node* dir, const std::string& name) {
+    std::lock_guard lock(table_mu_);
+    if (!node.name_key_) return;
+    if (auto it = named_.find(*node.name_key_); it != named_.end() && it->second == &node) named_.erase(it);
+    node.name_key_.reset();
+    if (!dir) return;
+    NameKey k{dir, name};
+    if (auto it = named_.find(k); it != named_.end()) it->second->name_key_.reset();
+    named_[k] = &node;
+    node.name_key_ = k;
 }
 
 void Engine::forget(Node& node, uint64_t n) {
@@ -174,6 +206,10 @@ void Engine::forget(Node& node, uint64_t n) {
     for (const auto& k : node.keys_) {
         auto it = table_.find(k);
         if (it != table_.end() && it->second == &node) table_.erase(it);
+    }
+    if (node.name_key_) {
+        auto it = named_.find(*node.name_key_);
+        if (it != named_.end() && it->second == &node) named_.erase(it);
     }
     auto it = nodes_.find(&node);
     if (it != nodes_.end()) {

@@ -9,6 +9,7 @@
 #include "overlayfuse/merge/engine.hpp"
 #include "overlayfuse/merge/xattr_names.hpp"
 #include "overlayfuse/sys.hpp"
+#include "upper.hpp"
 
 namespace ovf::merge {
 
@@ -58,23 +59,20 @@ int Engine::setattr(Node& node, const AttrChange& c, int fd, struct stat* out) {
 
 int Engine::setxattr(Node& node, const char* name, const void* value, size_t size, int flags) {
     if (!writable()) return -EROFS;
-    auto layer_name = layer_xattr_name(name);
-    if (!layer_name) return -EPERM;
     if (int err = copy_up(node); err < 0) return err;
     std::string path = sys::proc_fd_path(node.branches()->front().fd.get());
-    return ::setxattr(path.c_str(), layer_name->c_str(), value, size, flags) == 0 ? 0 : -errno;
+    std::string stored = upper_->xattr_name(name);
+    return ::setxattr(path.c_str(), stored.c_str(), value, size, flags) == 0 ? 0 : -errno;
 }
 
 int Engine::removexattr(Node& node, const char* name) {
     if (!writable()) return -EROFS;
-    auto layer_name = layer_xattr_name(name);
-    if (!layer_name) return -ENODATA;
-    // Nothing to remove is no reason to copy up.
-    if (sys::getxattr(node.branches()->front().fd.get(), layer_name->c_str(), nullptr, 0) < 0)
-        return -ENODATA;
+    std::string stored = upper_->xattr_name(name);
+    // Nothing to remove is no reason to copy up (a lower copy stores it the same way).
+    if (sys::getxattr(node.branches()->front().fd.get(), stored.c_str(), nullptr, 0) < 0) return -ENODATA;
     if (int err = copy_up(node); err < 0) return err;
     std::string path = sys::proc_fd_path(node.branches()->front().fd.get());
-    return ::removexattr(path.c_str(), layer_name->c_str()) == 0 ? 0 : -errno;
+    return ::removexattr(path.c_str(), stored.c_str()) == 0 ? 0 : -errno;
 }
 
 }  // namespace ovf::merge

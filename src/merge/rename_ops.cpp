@@ -90,17 +90,19 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     }
     bool src_dir = src->type == DT_DIR;
     bool dst_dir = dst && dst->type == DT_DIR;
+    // In the kernel's order: type mismatches (the VFS), then whether it can move, then
+    // whether the replaced directory is empty.
     if (!exchange && dst) {
         if (src_dir && !dst_dir) return -ENOTDIR;
         if (!src_dir && dst_dir) return -EISDIR;
-        if (dst_dir) {
-            std::shared_ptr<const Listing> dl;
-            if (int err = listing(*d.n, &dl); err < 0) return err;
-            if (!dl->empty()) return -ENOTEMPTY;
-        }
     }
     if (!upper_->redirect_dir() && (merged_or_lower(*s.n) || (exchange && merged_or_lower(*d.n))))
         return -EXDEV;
+    if (!exchange && dst_dir) {
+        std::shared_ptr<const Listing> dl;
+        if (int err = listing(*d.n, &dl); err < 0) return err;
+        if (!dl->empty()) return -ENOTEMPTY;
+    }
 
     if (int err = copy_up(*s.n); err < 0) return err;
     if (int err = copy_up(newdir); err < 0) return err;
@@ -171,8 +173,14 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
         at_new.covers_lower = dst->covers_lower;
         ol->put(std::move(at_old));
         nl->put(std::move(at_new));
-        std::swap(s.n->parent_, d.n->parent_);
-        std::swap(s.n->name_, d.n->name_);
+        // Set, not swapped: a node shared by several names (hard links) may have been
+        // reached through another name than these two.
+        s.n->parent_ = newdir.shared_from_this();
+        s.n->name_ = nn;
+        d.n->parent_ = olddir.shared_from_this();
+        d.n->name_ = on;
+        rekey(*s.n, &newdir, nn);
+        rekey(*d.n, &olddir, on);
         return 0;
     }
     DirEntry moved = *src;
@@ -180,9 +188,13 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     moved.covers_lower = dst ? (dst->covers_lower || dst->layer != 0) : new_whiteout;
     ol->remove(oldname);
     nl->put(std::move(moved));
+    if (d.n && d.n->parent_.get() == &newdir && d.n->name_ == nn) {
+        d.n->parent_.reset();
+        rekey(*d.n, nullptr, "");
+    }
     s.n->parent_ = newdir.shared_from_this();
     s.n->name_ = nn;
-    if (d.n && d.n->parent_.get() == &newdir && d.n->name_ == nn) d.n->parent_.reset();
+    rekey(*s.n, &newdir, nn);
     return 0;
 }
 

@@ -45,7 +45,7 @@ Upper::Upper(const UpperSource& src) : src_(src) {
     // is what a crash interrupted, never visible in the view.
     if (int err = remove_tree(work.get(), "work"); err < 0 && err != -ENOENT)
         throw UserError("cannot clear " + src.work + "/work: " + errno_text(err));
-    if (::mkdirat(work.get(), "work", 0) != 0)
+    if (::mkdirat(work.get(), "work", 0700) != 0)
         throw UserError("cannot create " + src.work + "/work: " + errno_text(errno));
     int wfd = ::openat(work.get(), "work", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (wfd < 0) throw UserError("cannot open " + src.work + "/work: " + errno_text(errno));
@@ -63,12 +63,20 @@ Upper::Upper(const UpperSource& src) : src_(src) {
 }
 
 MarkerFormats Upper::read_formats(const MarkerFormats& lower) const {
+    // One family of overlay xattrs, the one we write: like the kernel, "user.overlay.*" is an
+    // ordinary xattr in a trusted-mode upper, and the other way round.
     MarkerFormats f;
-    f.trusted_xattrs = lower.trusted_xattrs;
-    f.user_xattrs = true;
+    f.trusted_xattrs = lower.trusted_xattrs && !src_.user_xattrs;
+    f.user_xattrs = src_.user_xattrs;
     f.aufs_files = !device_whiteouts_;
     f.xattr_whiteouts = false;  // the kernel reads those in lower layers only
     return f;
+}
+
+std::string Upper::xattr_name(std::string_view view_name) const {
+    std::string_view own = src_.user_xattrs ? "user.overlay." : "trusted.overlay.";
+    if (view_name.substr(0, own.size()) != own) return std::string(view_name);
+    return std::string(own) + "overlay." + std::string(view_name.substr(own.size()));
 }
 
 std::string Upper::temp_name() { return "#ovf" + std::to_string(::getpid()) + "." + std::to_string(counter_++); }

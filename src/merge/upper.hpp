@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
 
 #include "overlayfuse/merge/engine.hpp"
 #include "overlayfuse/unique_fd.hpp"
@@ -26,6 +27,11 @@ public:
     int work_fd() const { return work_.get(); }
     // A fresh name in the work directory.
     std::string temp_name();
+
+    // The name under which an xattr set through the view is stored in the upper: the
+    // kernel escapes its own namespace (trusted.overlay.*, or user.overlay.* with userxattr)
+    // and stores everything else as it is.
+    std::string xattr_name(std::string_view view_name) const;
 
     // Creates a whiteout called NAME in DIR_FD.
     int make_whiteout(int dir_fd, const char* name) const;

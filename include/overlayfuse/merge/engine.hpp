@@ -101,6 +101,11 @@ public:
     ssize_t listxattr(const Node& node, char* list, size_t size) const;
     int statfs(struct statvfs* st) const;
 
+    // Called when a node's attributes change without the kernel asking (copy-up changes the
+    // link count of a hard link and the nlink of a directory that starts merging), so the
+    // adapter can drop what the kernel cached.
+    void on_attr_change(std::function<void(Node&)> fn) { invalidate_ = std::move(fn); }
+
     // ---- writing (-EROFS without an upper) --------------------------------------------------
     // Each creating call returns the new node counted as looked up, like lookup().
     int create(Node& dir, std::string_view name, mode_t mode, int flags, const Caller& who,
@@ -129,8 +134,15 @@ private:
     int make_node(Node& dir, const BranchList& parent, const DirEntry& e,
                   std::shared_ptr<Node>* out) const;
     // Enters a fresh node in the table, or returns the live node with the same key, and
-    // counts one lookup.
-    Node* adopt(std::shared_ptr<Node> fresh, bool shareable);
+    // counts one lookup. Nodes are found by their layer object, or, for a node per name
+    // (NAME_KEY given), by their parent and name.
+    using NameKey = std::pair<const Node*, std::string>;
+    Node* adopt(std::shared_ptr<Node> fresh, std::optional<NameKey> name_key = std::nullopt);
+    // Moves NODE's per-name key to (DIR, NAME) after a rename; drops it if DIR is null.
+    void rekey(Node& node, const Node* dir, const std::string& name);
+    void attr_changed(Node& node) const {
+        if (invalidate_) invalidate_(node);
+    }
     // A directory's copies, TOP first, following opacity and redirects (see make_node).
     int dir_stack(const BranchList& parent, const DirEntry& e, Branch top, BranchList& out) const;
     const Branch* branch_in(const BranchList& list, uint16_t layer) const;
@@ -164,6 +176,9 @@ private:
     mutable std::mutex table_mu_;
     std::unordered_map<std::pair<dev_t, ino_t>, Node*, PairHash> table_;
     std::unordered_map<Node*, std::shared_ptr<Node>> nodes_;  // owner of every live node
+    std::map<NameKey, Node*> named_;
+    std::function<void(Node&)> invalidate_;
+    size_t name_max_ = 255;
     // Namespace changes (create, unlink, rename, copy-up's final rename) run one at a time:
     // the kernel serialises most of them per directory anyway, and it keeps every listing,
     // upper directory and node consistent with the others.

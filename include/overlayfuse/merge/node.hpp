@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,9 @@ public:
 
     bool is_dir() const { return type_ == S_IFDIR; }
     mode_t type() const { return type_; }
-    ino_t ino() const { return ino_; }  // the view's st_ino: fixed for the node's life
+    // The view's st_ino. Fixed, except that a copied-up lower hard link gets the upper's
+    // number, as in the kernel overlay without an index.
+    ino_t ino() const { return ino_.load(); }
 
     // The layers' copies, topmost first: for a non-directory only the first matters; a
     // directory lists every layer that contributes, ending at an opaque one. Copy-up and
@@ -45,7 +48,7 @@ private:
     std::atomic<std::shared_ptr<const BranchList>> branches_;
     struct stat st_;  // attributes as first seen (read-only views serve these)
     const mode_t type_;
-    const ino_t ino_;
+    std::atomic<ino_t> ino_;
 
     // Where the node was reached: copy-up needs its parent first. Changed by rename, under
     // the engine's namespace lock. Hard-linked lower files get a node per name in writable
@@ -56,6 +59,8 @@ private:
 
     uint64_t nlookup_ = 0;                     // guarded by the engine's table lock
     std::vector<std::pair<dev_t, ino_t>> keys_;  // table keys that lead here
+    // For a node per name (lower hard links in a writable view): its (parent, name) key.
+    std::optional<std::pair<const Node*, std::string>> name_key_;
     std::mutex copy_up_mu_;                    // one copy-up at a time per node
 
     std::mutex listing_mu_;
