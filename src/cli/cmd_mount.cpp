@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include <cstdio>
@@ -51,6 +52,8 @@ const char kMountUsage[] =
     "      allow_other     let other users in (default when mounted by root)\n"
     "      timeout=SECS    how long the kernel may cache entries and attributes (86400)\n"
     "      max_threads=N   request threads (libfuse default)\n"
+    "      passthrough=off serve reads through the daemon even where the kernel could read\n"
+    "                      the layer files itself (FUSE passthrough, libfuse >= 3.17)\n"
     "      redirect_dir=on rename directories of lower layers in place (overlay.redirect),\n"
     "                      as the kernel does with redirect_dir=on; default off: EXDEV\n"
     "      other options are passed to libfuse (see mount.fuse3(8))\n";
@@ -99,6 +102,8 @@ void parse_o(MountArgs& a, const std::string& opts) {
             a.fuse.cache_timeout = std::stod(o.substr(8));
         } else if (o.rfind("max_threads=", 0) == 0) {
             a.fuse.max_threads = static_cast<unsigned>(std::stoul(o.substr(12)));
+        } else if (o == "passthrough=on" || o == "passthrough=off") {
+            a.fuse.passthrough = o == "passthrough=on";
         } else if (o == "redirect_dir=on" || o == "redirect_dir=off") {
             a.redirect_dir = o == "redirect_dir=on";
         } else if (o == "ro") {
@@ -208,9 +213,9 @@ std::vector<merge::LayerSource> container_layers(const MountArgs& a, const store
     }
     std::vector<merge::LayerSource> out;
     out.push_back({c.rw_diff_dir.string(), "the own layer of " + what, nullptr, true});
-    std::error_code ec;
-    if (std::filesystem::is_directory(c.init_diff_dir, ec))
-        out.push_back({c.init_diff_dir.string(), "the init layer of " + what, nullptr, true});
+    // Docker itself cannot mount a container whose init layer is gone; neither do we, rather
+    // than show the image's /etc/hosts where the container has its own.
+    out.push_back({c.init_diff_dir.string(), "the init layer of " + what, nullptr, true});
     for (auto& l : image_layers(a, c.image, what, privileged)) out.push_back(std::move(l));
     return out;
 }
@@ -312,9 +317,20 @@ merge::UpperSource upper_source(const MountArgs& a, const std::vector<merge::Lay
 }
 
 void raise_fd_limit() {
-    // One O_PATH descriptor per node the kernel holds, as passthrough_hp does.
+    // One O_PATH descriptor per node the kernel holds, as passthrough_hp does: a tree of
+    // 50,000 entries needs that many. Root may go up to the kernel's fs.nr_open; others to
+    // their hard limit.
     struct rlimit rl;
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (::geteuid() == 0) {
+        std::ifstream in("/proc/sys/fs/nr_open");
+        rlim_t nr_open = 0;
+        if (in >> nr_open && nr_open > rl.rlim_max) {
+            struct rlimit want{nr_open, nr_open};
+            if (::setrlimit(RLIMIT_NOFILE, &want) == 0) return;
+        }
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &rl);
     }

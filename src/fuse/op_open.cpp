@@ -12,13 +12,23 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return;
     }
     fi->fh = static_cast<uint64_t>(fd);
+    fi->noflush = !engine(req).writable();
+#ifdef OVERLAYFUSE_HAVE_PASSTHROUGH
+    fi->backing_id = ctx(req).passthrough.attach(req, &node(req, ino), fd);
+    // The kernel refuses keep_cache with passthrough; the backing file's own cache serves.
+    fi->keep_cache = fi->backing_id == 0;
+#else
     // Every change goes through this mount, so cached pages stay valid across opens.
     fi->keep_cache = 1;
-    fi->noflush = !engine(req).writable();
-    if (fuse_reply_open(req, fi) != 0) ::close(fd);
+#endif
+    if (fuse_reply_open(req, fi) != 0) {
+        ctx(req).passthrough.detach(req, fd);
+        ::close(fd);
+    }
 }
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    ctx(req).passthrough.detach(req, static_cast<int>(fi->fh));
     ::close(static_cast<int>(fi->fh));
     fuse_reply_err(req, 0);
 }

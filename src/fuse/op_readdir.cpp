@@ -67,10 +67,10 @@ void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return;
     }
     fi->fh = reinterpret_cast<uint64_t>(h.get());
-    if (!engine(req).writable()) {
-        fi->cache_readdir = 1;  // the listing cannot change: let the kernel keep it
-        fi->keep_cache = 1;
-    }
+    // Let the kernel keep listings: lowers never change, and every change to the upper goes
+    // through the kernel, which drops a directory's cached listing when it changes it.
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
     if (fuse_reply_open(req, fi) == 0) h.release();
 }
 

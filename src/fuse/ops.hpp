@@ -4,14 +4,40 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
 #include "overlayfuse/fuse/session.hpp"
 #include "overlayfuse/merge/engine.hpp"
 
 namespace ovf::fuse {
 
+// Files opened with FUSE passthrough: the kernel reads the layer file itself. It allows one
+// backing file per inode at a time, so opens of one node share a backing id.
+class Passthrough {
+public:
+    bool wanted = false;                // built with libfuse >= 3.17, allowed, read-only view
+    std::atomic<bool> active{false};    // the kernel agreed (set in init)
+    // The backing id for NODE's open file FD (0: serve reads ourselves).
+    int attach(fuse_req_t req, const merge::Node* node, int fd);
+    // Drops FD's share; closes the backing id with the node's last open.
+    void detach(fuse_req_t req, int fd);
+
+private:
+    struct Shared {
+        int id = 0;
+        unsigned opens = 0;
+    };
+    std::mutex mu_;
+    std::unordered_map<const merge::Node*, Shared> by_node_;
+    std::unordered_map<int, const merge::Node*> by_fd_;
+};
+
 struct FuseSession::Context {
     merge::Engine* engine = nullptr;
     double timeout = 0;
+    Passthrough passthrough;
 };
 
 

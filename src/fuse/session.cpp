@@ -58,14 +58,22 @@ std::mutex g_log_mu;
 std::string g_last_log;  // the one piece of global state: libfuse's logger has no user pointer
 
 void capture_log(enum fuse_log_level level, const char* fmt, va_list ap) {
+    va_list ap2;
+    va_copy(ap2, ap);
     char buf[512];
     std::vsnprintf(buf, sizeof buf, fmt, ap);
     std::string msg(buf);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     if (msg.rfind("fuse: ", 0) == 0) msg.erase(0, 6);
     std::lock_guard lock(g_log_mu);
-    if (level <= FUSE_LOG_ERR) g_last_log = msg;
-    if (level <= FUSE_LOG_WARNING && level > FUSE_LOG_ERR) std::fprintf(stderr, "overlayfuse: %s\n", msg.c_str());
+    if (level <= FUSE_LOG_ERR) {
+        g_last_log = msg;  // the mount command reports it as its one line
+    } else if (level == FUSE_LOG_WARNING) {
+        std::fprintf(stderr, "overlayfuse: %s\n", msg.c_str());
+    } else {
+        std::vfprintf(stderr, fmt, ap2);  // -d: libfuse's request trace, as it wrote it
+    }
+    va_end(ap2);
 }
 
 }  // namespace
@@ -74,6 +82,7 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     : ctx_(std::make_unique<Context>()), opts_(std::move(opts)) {
     ctx_->engine = &engine;
     ctx_->timeout = opts_.cache_timeout;
+    ctx_->passthrough.wanted = opts_.passthrough && !engine.writable() && ::geteuid() == 0;
     fuse_set_log_func(capture_log);
 
     std::string o = std::string(engine.writable() ? "rw" : "ro") +

@@ -164,6 +164,7 @@ int Engine::copy_up(Node& node, bool with_data) {
         Upper::remove_tree(work, tmp.c_str());
         return err == -EEXIST ? -EIO : err;
     }
+    upper_->set_impure(pfd);
     if (restore_times) {
         struct timespec t[2] = {pst.st_atim, pst.st_mtim};
         ::utimensat(AT_FDCWD, sys::proc_fd_path(pfd).c_str(), t, 0);

@@ -223,7 +223,9 @@ int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
     const Branch* pb = branch_in(parent, e.layer);
     if (!pb) return -EIO;
     int fd = sys::open_path(pb->fd.get(), e.name.c_str());
-    // The listing saw this name: if it is gone now, the layer changed under the mount.
+    // The listing saw this name: if it is gone now, the layer changed under the mount. Out
+    // of descriptors is said as it is, not blamed on the layer.
+    if (fd == -EMFILE || fd == -ENFILE) return fd;
     if (fd < 0) return -EIO;
     Branch top{e.layer, UniqueFd(fd), false, ""};
     struct stat st;

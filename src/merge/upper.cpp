@@ -110,6 +110,14 @@ int Upper::set_redirect(int opath_fd, const std::string& target) const {
     return ::setxattr(path.c_str(), name, target.data(), target.size(), 0) == 0 ? 0 : -errno;
 }
 
+void Upper::set_impure(int opath_fd) const {
+    const char* name = src_.user_xattrs ? "user.overlay.impure" : "trusted.overlay.impure";
+    std::string path = sys::proc_fd_path(opath_fd);
+    char v;
+    if (::getxattr(path.c_str(), name, &v, 1) == 1) return;
+    ::setxattr(path.c_str(), name, "y", 1, 0);  // best effort, as in the kernel
+}
+
 int Upper::remove_tree(int dir_fd, const char* name) {
     if (::unlinkat(dir_fd, name, 0) == 0) return 0;
     if (errno != EISDIR && errno != EPERM) return -errno;

@@ -38,6 +38,9 @@ public:
     // Marks directory OPATH_FD opaque.
     int set_opaque(int opath_fd) const;
     int set_redirect(int opath_fd, const std::string& target) const;
+    // Marks directory OPATH_FD as holding copied-up or moved entries (overlay.impure), which
+    // tells the kernel to look up their inode numbers when it lists it.
+    void set_impure(int opath_fd) const;
     // Removes NAME in DIR_FD and everything below it (a tree in the work directory).
     static int remove_tree(int dir_fd, const char* name);
 

@@ -1,4 +1,6 @@
 // Inode numbers, link counts and node lifetimes.
+#include <sys/resource.h>
+
 #include "layer_fixture.hpp"
 
 namespace ovf::test {
@@ -101,6 +103,30 @@ TEST_F(Inodes, MissingLayerIsAClearError) {
     } catch (const std::exception& e) {
         EXPECT_NE(std::string(e.what()).find("l1"), std::string::npos) << e.what();
     }
+}
+
+}  // namespace
+}  // namespace ovf::test
+
+namespace ovf::test {
+namespace {
+
+// Regression: running out of descriptors (one O_PATH fd per node) was reported as EIO, as if
+// the layer had changed.
+TEST_F(Inodes, OutOfDescriptorsIsEmfileNotEio) {
+    for (int i = 0; i < 64; ++i) file(0, "f" + std::to_string(i));
+    engine();
+    struct rlimit saved;
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    int probe = ::open("/dev/null", O_RDONLY);  // the lowest free descriptor
+    ASSERT_GE(probe, 0);
+    ::close(probe);
+    struct rlimit tight{static_cast<rlim_t>(probe + 8), saved.rlim_max};
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+    int err = 0;
+    for (int i = 0; i < 64 && err == 0; ++i) resolve("f" + std::to_string(i), &err);
+    ::setrlimit(RLIMIT_NOFILE, &saved);
+    EXPECT_EQ(err, -EMFILE);
 }
 
 }  // namespace

@@ -18,6 +18,9 @@ struct FuseOptions {
     // and pages for as long as it likes; this is the entry/attr timeout in seconds.
     double cache_timeout = 86400.0;
     unsigned max_threads = 0;            // 0: libfuse's default for the multi-threaded loop
+    // FUSE passthrough for reads of read-only views, where libfuse and the kernel allow it
+    // (libfuse >= 3.17, Linux >= 6.9, CAP_SYS_ADMIN); otherwise reads are spliced.
+    bool passthrough = true;
     std::vector<std::string> fuse_args;  // further -o options handed to libfuse as they are
 };
 
