@@ -39,19 +39,8 @@ namespace {
 
 using ovfd::Dump;
 
-ovft::RunResult docker(const std::vector<std::string>& args, int timeout = 120) {
-    std::vector<std::string> argv = {"docker"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ovft::RunOptions o;
-    o.timeout_seconds = timeout;
-    return ovft::run(argv, o);
-}
-
-std::string must_docker(const std::vector<std::string>& args) {
-    ovft::RunResult r = docker(args);
-    if (r.exit_code != 0) throw std::runtime_error(r.describe());
-    return r.out;
-}
+using ovfd::docker;
+using ovfd::must_docker;
 
 std::string read_small(const fs::path& p) {
     std::ifstream in(p);

@@ -22,19 +22,6 @@ std::string images_dir() {
     return (fs::path(__FILE__).parent_path() / "docker-images").string();
 }
 
-ovft::RunResult docker(const std::vector<std::string>& args, int timeout = 300) {
-    std::vector<std::string> argv = {"docker"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    ovft::RunOptions o;
-    o.timeout_seconds = timeout;
-    return ovft::run(argv, o);
-}
-
-std::string must_docker(const std::vector<std::string>& args) {
-    ovft::RunResult r = docker(args);
-    if (r.exit_code != 0) throw std::runtime_error(r.describe());
-    return r.out;
-}
 
 }  // namespace
 
@@ -307,6 +294,20 @@ ovft::RunResult overlayfuse(const std::vector<std::string>& args,
     o.as_user = user;
     o.timeout_seconds = 120;
     return ovft::run(argv, o);
+}
+
+ovft::RunResult docker(const std::vector<std::string>& args, int timeout) {
+    std::vector<std::string> argv = {"docker"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ovft::RunOptions o;
+    o.timeout_seconds = timeout;
+    return ovft::run(argv, o);
+}
+
+std::string must_docker(const std::vector<std::string>& args) {
+    ovft::RunResult r = docker(args);
+    if (r.exit_code != 0) throw std::runtime_error(r.describe());
+    return r.out;
 }
 
 }  // namespace ovfd

@@ -14,6 +14,11 @@
 
 namespace ovfd {
 
+// Runs `docker ARGS...` (killed after TIMEOUT seconds).
+ovft::RunResult docker(const std::vector<std::string>& args, int timeout = 300);
+// The same, throwing when docker fails; returns its stdout.
+std::string must_docker(const std::vector<std::string>& args);
+
 // Paths that Docker's init layer (daemon/initlayer/setup_unix.go, one "<mount-id>-init" layer per
 // container) adds to every container, so they show in `docker export` but are not part of the
 // image. Checked against reality by DockerExport.InitLayerIsExactlyTheIgnoredPaths, which lists
