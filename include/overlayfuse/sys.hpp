@@ -13,10 +13,8 @@
 
 namespace ovf::sys {
 
-// Opens NAME inside DIRFD without following a symlink in the last component; NAME must be a
-// single component, so nothing outside DIRFD can be reached.
-int openat_nofollow(int dirfd, const char* name, int flags, mode_t mode = 0);
-// O_PATH handle of a single component NAME inside DIRFD.
+// O_PATH handle of a single component NAME inside DIRFD, never following a symlink there:
+// every path in a layer is walked this way, so nothing outside the layer can be reached.
 int open_path(int dirfd, const char* name);
 // Reopens an O_PATH fd with real access flags (through /proc/self/fd, like passthrough_hp).
 int reopen(int opath_fd, int flags);

@@ -8,11 +8,6 @@ namespace ovf::sys {
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-int openat_nofollow(int dirfd, const char* name, int flags, mode_t mode) {
-    int fd = ::openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-    return fd >= 0 ? fd : -errno;
-}
-
 int open_path(int dirfd, const char* name) {
     int fd = ::openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     return fd >= 0 ? fd : -errno;

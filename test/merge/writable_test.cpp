@@ -173,8 +173,11 @@ TEST_F(Writable, ListingSlotsStayPutWhileNamesComeAndGo) {
     std::map<std::string, size_t> slot_before, slot_after;
     for (auto& [slot, e] : before) slot_before[e.name] = slot;
     for (auto& [slot, e] : after) slot_after[e.name] = slot;
-    for (auto& [name, slot] : slot_before)
-        if (name != "f2") EXPECT_EQ(slot_after[name], slot) << name;
+    for (auto& [name, slot] : slot_before) {
+        if (name != "f2") {
+            EXPECT_EQ(slot_after[name], slot) << name;
+        }
+    }
     EXPECT_FALSE(slot_after.count("f2"));
     ASSERT_TRUE(slot_after.count("late"));
     EXPECT_GT(slot_after["late"], before.back().first);

@@ -61,7 +61,6 @@ private:
     std::vector<std::pair<dev_t, ino_t>> keys_;  // table keys that lead here
     // For a node per name (lower hard links in a writable view): its (parent, name) key.
     std::optional<std::pair<const Node*, std::string>> name_key_;
-    std::mutex copy_up_mu_;                    // one copy-up at a time per node
 
     std::mutex listing_mu_;
     std::shared_ptr<Listing> listing_;
