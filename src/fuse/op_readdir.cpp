@@ -35,11 +35,13 @@ template <typename AddDot, typename AddEntry>
 void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, AddDot add_dot,
           AddEntry add_entry) {
     merge::Node& dir = node(req, ino);
-    std::vector<char> buf(size);
+    // Not zero-filled: only the bytes the add functions write are sent.
+    std::unique_ptr<char[]> storage(new char[size]);
+    char* const data = storage.get();
     size_t used = 0;
     for (; off < kDots; ++off) {
-        size_t need = add_dot(dir, off, buf.data() + used, size - used);
-        if (need > size - used) return (void)fuse_reply_buf(req, buf.data(), used);
+        size_t need = add_dot(dir, off, data + used, size - used);
+        if (need > size - used) return (void)fuse_reply_buf(req, data, used);
         used += need;
     }
     const merge::Listing& listing = *handle(fi)->listing;
@@ -48,13 +50,13 @@ void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
         auto batch = listing.slice(slot, 64);
         if (batch.empty()) break;
         for (auto& [i, e] : batch) {
-            size_t need = add_entry(dir, e, static_cast<off_t>(i) + kDots + 1, buf.data() + used, size - used);
-            if (need > size - used) return (void)fuse_reply_buf(req, buf.data(), used);
+            size_t need = add_entry(dir, e, static_cast<off_t>(i) + kDots + 1, data + used, size - used);
+            if (need > size - used) return (void)fuse_reply_buf(req, data, used);
             used += need;
         }
         slot = batch.back().first + 1;
     }
-    fuse_reply_buf(req, buf.data(), used);
+    fuse_reply_buf(req, data, used);
 }
 
 }  // namespace
