@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "overlayfuse/cli/commands.hpp"
+#include "overlayfuse/cli/store_args.hpp"
 #include "overlayfuse/error.hpp"
 #include "overlayfuse/store/display.hpp"
 #include "overlayfuse/store/docker_store.hpp"
@@ -29,42 +30,19 @@ const char kImagesUsage[] =
     "  --format json    print a JSON list instead of a table\n"
     "  -h, --help       show this help\n";
 
-int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "overlayfuse: images: %s (see 'overlayfuse images --help')\n", msg.c_str());
-    return 2;
-}
-
 }  // namespace
 
 int run_images(const std::vector<std::string>& args) {
-    std::optional<std::string> root;
-    bool json = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&](const std::string& opt) -> std::optional<std::string> {
-            if (a == opt) return i + 1 < args.size() ? std::optional(args[++i]) : std::nullopt;
-            return a.substr(opt.size() + 1);  // --opt=value
-        };
-        if (a == "-h" || a == "--help") {
-            std::fputs(kImagesUsage, stdout);
-            return 0;
-        } else if (a == "--root" || a.rfind("--root=", 0) == 0) {
-            root = value("--root");
-            if (!root || root->empty()) return usage_error("--root needs a directory");
-        } else if (a == "--format" || a.rfind("--format=", 0) == 0) {
-            auto f = value("--format");
-            if (!f || (*f != "json" && *f != "table")) return usage_error("--format takes 'json' or 'table'");
-            json = *f == "json";
-        } else if (!a.empty() && a[0] == '-') {
-            return usage_error("unknown option '" + a + "'");
-        } else {
-            return usage_error("unexpected argument '" + a + "'");
-        }
+    StoreArgs a = parse_store_args("images", args);
+    if (a.help) {
+        std::fputs(kImagesUsage, stdout);
+        return 0;
     }
+    if (!a.positional.empty()) store_usage_error("images", "unexpected argument '" + a.positional[0] + "'");
 
-    store::DockerStore st(root ? std::filesystem::path(*root) : store::DockerStore::default_root());
+    store::DockerStore st(a.root_dir());
     auto images = st.list_images();
-    if (json) {
+    if (a.json) {
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
         for (const auto& im : images)
             out.push_back({{"repository", im.repository}, {"tag", im.tag}, {"id", im.id},

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "overlayfuse/cli/commands.hpp"
+#include "overlayfuse/cli/store_args.hpp"
 #include "overlayfuse/error.hpp"
 #include "overlayfuse/store/display.hpp"
 #include "overlayfuse/store/docker_store.hpp"
@@ -31,11 +32,6 @@ const char kInspectUsage[] =
     "  --root DIR       data root (default as for 'overlayfuse images')\n"
     "  --format json    print JSON instead of text\n"
     "  -h, --help       show this help\n";
-
-int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "overlayfuse: inspect: %s (see 'overlayfuse inspect --help')\n", msg.c_str());
-    return 2;
-}
 
 nlohmann::ordered_json to_json(const store::ImageInfo& image, const std::filesystem::path& root) {
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
@@ -80,43 +76,18 @@ void print_text(const store::ImageInfo& image, const std::filesystem::path& root
 }  // namespace
 
 int run_inspect(const std::vector<std::string>& args) {
-    std::optional<std::string> root;
-    std::optional<std::string> image_ref;
-    bool json = false;
-    for (size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        auto value = [&](const std::string& opt) -> std::optional<std::string> {
-            if (a == opt) return i + 1 < args.size() ? std::optional(args[++i]) : std::nullopt;
-            return a.substr(opt.size() + 1);
-        };
-        if (a == "-h" || a == "--help") {
-            std::fputs(kInspectUsage, stdout);
-            return 0;
-        } else if (a == "--root" || a.rfind("--root=", 0) == 0) {
-            root = value("--root");
-            if (!root || root->empty()) return usage_error("--root needs a directory");
-        } else if (a == "--format" || a.rfind("--format=", 0) == 0) {
-            auto f = value("--format");
-            if (!f || (*f != "json" && *f != "table")) return usage_error("--format takes 'json' or 'table'");
-            json = *f == "json";
-        } else if (a == "--") {
-            if (i + 2 != args.size() || image_ref) return usage_error("expected one IMAGE");
-            image_ref = args[++i];
-        } else if (!a.empty() && a[0] == '-') {
-            return usage_error("unknown option '" + a + "'");
-        } else if (image_ref) {
-            return usage_error("unexpected argument '" + a + "'");
-        } else {
-            image_ref = a;
-        }
+    StoreArgs a = parse_store_args("inspect", args);
+    if (a.help) {
+        std::fputs(kInspectUsage, stdout);
+        return 0;
     }
-    if (!image_ref) return usage_error("missing IMAGE");
+    if (a.positional.empty()) store_usage_error("inspect", "missing IMAGE");
+    if (a.positional.size() > 1) store_usage_error("inspect", "unexpected argument '" + a.positional[1] + "'");
 
-    std::filesystem::path root_dir =
-        root ? std::filesystem::path(*root) : store::DockerStore::default_root();
+    std::filesystem::path root_dir = a.root_dir();
     store::DockerStore st(root_dir);
-    auto image = st.resolve_image(*image_ref);
-    if (json)
+    auto image = st.resolve_image(a.positional[0]);
+    if (a.json)
         std::cout << to_json(image, root_dir).dump(2) << "\n";
     else
         print_text(image, root_dir);
