@@ -236,14 +236,7 @@ Dump export_dump(const std::string& container, const ovft::TempDir& tmp) {
     }
     std::string tarfile = tmp.sub("export.tar", false);
     must_docker({"export", "-o", tarfile, container});
-    ovft::RunOptions o;
-    o.timeout_seconds = 300;
-    ovft::RunResult r = ovft::run({"tar", "-x", "--numeric-owner", "--same-owner",
-                                   "--same-permissions", "--xattrs", "--xattrs-include=*", "-f",
-                                   tarfile, "-C", dir},
-                                  o);
-    fs::remove(tarfile);
-    if (r.exit_code != 0) throw std::runtime_error("extracting the export failed: " + r.describe());
+    ovfd::extract_export(tarfile, dir);
     return seconds_only(ovfd::tree_dump(dir, container_export_args()));
 }
 

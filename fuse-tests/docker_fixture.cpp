@@ -152,6 +152,10 @@ void export_image(const std::string& image, const std::string& dir) {
         Container c(image);
         must_docker({"export", "-o", tarfile, c.id()});
     }
+    extract_export(tarfile, dir);
+}
+
+void extract_export(const std::string& tarfile, const std::string& dir) {
     ovft::RunOptions o;
     o.timeout_seconds = 300;
     // As root GNU tar keeps owners and modes (setuid included) and creates devices and fifos;

@@ -85,6 +85,9 @@ private:
 
 // `docker create IMAGE` + `docker export CID | tar -x` into DIR (root: numeric owners, modes,
 // xattrs, devices); the container is removed afterwards.
+// Extracts the `docker export` tar TARFILE into DIR as root (owners, modes, devices,
+// security.capability), then deletes TARFILE.
+void extract_export(const std::string& tarfile, const std::string& dir);
 void export_image(const std::string& image, const std::string& dir);
 
 // One parsed ovf-treedump output.

@@ -71,16 +71,6 @@ std::string time_text(int64_t v) {
     return std::to_string(v) + "." + std::to_string((v % 1000000) * 1000);
 }
 
-std::string hexs(const std::string& s) {
-    static const char* d = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : s) {
-        out += d[c >> 4];
-        out += d[c & 15];
-    }
-    return out;
-}
-
 std::string unhex(const std::string& s) {
     std::string out;
     for (size_t i = 0; i + 1 < s.size(); i += 2) out += static_cast<char>(std::stoi(s.substr(i, 2), nullptr, 16));
@@ -172,7 +162,7 @@ std::string describe(const Op& op) {
 
 std::string serialize(const Op& op) {
     std::ostringstream s;
-    s << op_name(op.kind) << " " << (op.a.empty() ? "-" : hexs(op.a)) << " " << (op.b.empty() ? "-" : hexs(op.b))
+    s << op_name(op.kind) << " " << (op.a.empty() ? "-" : hex(op.a)) << " " << (op.b.empty() ? "-" : hex(op.b))
       << " " << op.x << " " << op.y << " " << op.flags << " " << op.mode << " " << op.dlen << " " << op.dseed
       << "    # " << describe(op);
     return s.str();
@@ -454,7 +444,7 @@ std::string execute(Side& side, const Op& op) {
             char buf[65536];
             ssize_t n = ::lgetxattr(pa.c_str(), op.b.c_str(), buf, sizeof buf);
             if (n < 0) return err(errno);
-            return "0 value=" + hexs(std::string(buf, static_cast<size_t>(n)));
+            return "0 value=" + hex(std::string(buf, static_cast<size_t>(n)));
         }
         case OpKind::ListXattr: {
             char buf[65536];

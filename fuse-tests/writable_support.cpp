@@ -218,11 +218,6 @@ std::string MountPair::mount_kernel_over_ovf_upper() {
     return check_->path();
 }
 
-// ---------------------------------------------------------------------------------------------
-// Walk
-
-namespace {
-
 std::string hex(const std::string& s) {
     static const char* d = "0123456789abcdef";
     std::string out;
@@ -232,6 +227,11 @@ std::string hex(const std::string& s) {
     }
     return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Walk
+
+namespace {
 
 std::string escape_name(const std::string& s) {
     std::string out;

@@ -23,6 +23,9 @@ namespace ovft::wr {
 
 using ovft::Rng;
 
+// Lower-case hex of S: xattr values and names in logs, dumps and op files.
+std::string hex(const std::string& s);
+
 // "ENOENT" for 2, "E123" for unknown numbers.
 std::string errno_name(int err);
 
