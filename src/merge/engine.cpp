@@ -234,7 +234,7 @@ int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
     // Like the kernel's lookup, an empty file marked overlay.whiteout hides the name even
     // outside an overlay.opaque=x directory (its readdir would still list it; we drop it).
     if (S_ISREG(st.st_mode) && st.st_size == 0 && layers_[e.layer].formats.xattr_whiteouts &&
-        is_xattr_whiteout(pb->fd.get(), e.name.c_str(), layers_[e.layer].formats))
+        has_whiteout_xattr(fd, layers_[e.layer].formats))
         return -ENOENT;
 
     BranchList branches;

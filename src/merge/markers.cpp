@@ -70,14 +70,18 @@ DirMarkers dir_markers(const Layer& layer, int opath_fd, const std::string& rel_
     return m;
 }
 
+bool has_whiteout_xattr(int opath_fd, const MarkerFormats& formats) {
+    char buf[1];
+    auto has = [&](const char* xname) { return sys::getxattr(opath_fd, xname, buf, 0) >= 0; };
+    return (formats.trusted_xattrs && has("trusted.overlay.whiteout")) ||
+           (formats.user_xattrs && has("user.overlay.whiteout"));
+}
+
 bool is_xattr_whiteout(int dir_fd, const char* name, const MarkerFormats& formats) {
     int fd = sys::open_path(dir_fd, name);
     if (fd < 0) return false;
     UniqueFd guard(fd);
-    char buf[1];
-    auto has = [&](const char* xname) { return sys::getxattr(fd, xname, buf, 0) >= 0; };
-    return (formats.trusted_xattrs && has("trusted.overlay.whiteout")) ||
-           (formats.user_xattrs && has("user.overlay.whiteout"));
+    return has_whiteout_xattr(fd, formats);
 }
 
 }  // namespace ovf::merge
