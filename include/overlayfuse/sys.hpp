@@ -16,6 +16,8 @@ namespace ovf::sys {
 // O_PATH handle of a single component NAME inside DIRFD, never following a symlink there:
 // every path in a layer is walked this way, so nothing outside the layer can be reached.
 int open_path(int dirfd, const char* name);
+// The same, for a directory: -ENOTDIR when NAME is anything else (a symlink included).
+int open_dir_path(int dirfd, const char* name);
 // Reopens an O_PATH fd with real access flags (through /proc/self/fd, like passthrough_hp).
 int reopen(int opath_fd, int flags);
 int fstatat(int dirfd, const char* name, struct stat* st, int flags = AT_SYMLINK_NOFOLLOW);
@@ -27,6 +29,13 @@ ssize_t getxattr(int opath_fd, const char* name, void* value, size_t size);
 ssize_t listxattr(int opath_fd, char* list, size_t size);
 // Reads a whole xattr into OUT; -ENODATA if absent.
 int getxattr_string(int opath_fd, const char* name, std::string& out);
+// The same calls for an O_PATH fd known to be a directory, and for NAME in DIRFD (never
+// following a symlink there). On Linux 6.13 and later they are one getxattrat/listxattrat
+// call without the /proc path walk; older kernels take the /proc path.
+ssize_t getxattr_dir(int dir_opath_fd, const char* name, void* value, size_t size);
+ssize_t listxattr_dir(int dir_opath_fd, char* list, size_t size);
+int getxattr_string_dir(int dir_opath_fd, const char* name, std::string& out);
+ssize_t getxattr_at(int dirfd, const char* file, const char* name, void* value, size_t size);
 ssize_t readlinkat(int dirfd, const char* name, std::string& out);
 int readlink_fd(int opath_fd, std::string& out);
 

@@ -1,15 +1,58 @@
 #include "overlayfuse/sys.hpp"
 
 #include <errno.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdint>
+
+// The *xattrat calls (Linux 6.13) share one number on every architecture; glibc 2.36 has
+// neither wrappers nor numbers.
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+#ifndef SYS_listxattrat
+#define SYS_listxattrat 465
+#endif
+
 namespace ovf::sys {
+
+namespace {
+
+struct XattrArgs {  // struct xattr_args of <linux/xattr.h>
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+
+// Whether this kernel has getxattrat/listxattrat: asked once, never changes.
+bool have_xattrat() {
+    static const bool have = [] {
+        errno = 0;
+        long n = ::syscall(SYS_listxattrat, AT_FDCWD, "/", 0, nullptr, 0);
+        return n >= 0 || errno != ENOSYS;
+    }();
+    return have;
+}
+
+ssize_t getxattrat(int dirfd, const char* path, int flags, const char* name, void* value, size_t size) {
+    XattrArgs args{reinterpret_cast<uintptr_t>(value), static_cast<uint32_t>(size), 0};
+    long n = ::syscall(SYS_getxattrat, dirfd, path, flags, name, &args, sizeof args);
+    return n >= 0 ? n : -errno;
+}
+
+}  // namespace
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 int open_path(int dirfd, const char* name) {
     int fd = ::openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    return fd >= 0 ? fd : -errno;
+}
+
+int open_dir_path(int dirfd, const char* name) {
+    int fd = ::openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     return fd >= 0 ? fd : -errno;
 }
 
@@ -39,17 +82,51 @@ ssize_t listxattr(int opath_fd, char* list, size_t size) {
     return n >= 0 ? n : -errno;
 }
 
-int getxattr_string(int opath_fd, const char* name, std::string& out) {
+ssize_t getxattr_dir(int dir_opath_fd, const char* name, void* value, size_t size) {
+    // "." is looked up inside the directory, which needs search permission there; the /proc
+    // path reaches the directory itself without that check.
+    ssize_t n = have_xattrat() ? getxattrat(dir_opath_fd, ".", 0, name, value, size) : -ENOSYS;
+    return n == -ENOSYS || n == -EACCES ? getxattr(dir_opath_fd, name, value, size) : n;
+}
+
+ssize_t listxattr_dir(int dir_opath_fd, char* list, size_t size) {
+    long n = have_xattrat() ? ::syscall(SYS_listxattrat, dir_opath_fd, ".", 0, list, size) : -1;
+    if (n >= 0) return n;
+    return !have_xattrat() || errno == EACCES ? listxattr(dir_opath_fd, list, size) : -errno;
+}
+
+ssize_t getxattr_at(int dirfd, const char* file, const char* name, void* value, size_t size) {
+    if (have_xattrat()) return getxattrat(dirfd, file, AT_SYMLINK_NOFOLLOW, name, value, size);
+    int fd = open_path(dirfd, file);
+    if (fd < 0) return fd;
+    UniqueFd guard(fd);
+    return getxattr(fd, name, value, size);
+}
+
+namespace {
+
+template <typename Get>
+int read_whole(Get get, std::string& out) {
     for (;;) {
-        ssize_t n = getxattr(opath_fd, name, nullptr, 0);
+        ssize_t n = get(nullptr, 0);
         if (n < 0) return static_cast<int>(n);
         out.resize(static_cast<size_t>(n));
-        n = getxattr(opath_fd, name, out.data(), out.size());
+        n = get(out.data(), out.size());
         if (n == -ERANGE) continue;  // grew in between
         if (n < 0) return static_cast<int>(n);
         out.resize(static_cast<size_t>(n));
         return 0;
     }
+}
+
+}  // namespace
+
+int getxattr_string(int opath_fd, const char* name, std::string& out) {
+    return read_whole([&](void* v, size_t n) { return getxattr(opath_fd, name, v, n); }, out);
+}
+
+int getxattr_string_dir(int dir_opath_fd, const char* name, std::string& out) {
+    return read_whole([&](void* v, size_t n) { return getxattr_dir(dir_opath_fd, name, v, n); }, out);
 }
 
 ssize_t readlinkat(int dirfd, const char* name, std::string& out) {

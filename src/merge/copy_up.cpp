@@ -120,7 +120,8 @@ int build_copy(int src_fd, const struct stat& st, int work, const std::string& t
 
 int Engine::copy_up(Node& node, bool with_data) {
     if (!writable()) return -EROFS;
-    auto branches = node.branches();
+    std::shared_ptr<const BranchList> branches;
+    if (int err = stack(node, &branches); err < 0) return err;  // a directory keeps them all
     if (branches->front().layer == 0) return 0;
     std::shared_ptr<Node> parent;
     {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -63,20 +64,20 @@ Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
     }
     for (const auto& l : layers_) fs_index_.emplace(l.dev, static_cast<unsigned>(fs_index_.size()));
     single_fs_ = fs_index_.size() == 1;
-    // Like the kernel overlay: names as long as the most generous layer allows.
+    // Like the kernel overlay: names as long as the most generous layer allows (asked once
+    // per filesystem; fstatfs works on O_PATH descriptors).
     name_max_ = 0;
-    for (const auto& l : layers_) {
-        struct statvfs sv;
-        int fd = sys::reopen(l.root.get(), O_RDONLY | O_DIRECTORY);
-        if (fd >= 0 && ::fstatvfs(fd, &sv) == 0) name_max_ = std::max<size_t>(name_max_, sv.f_namemax);
-        if (fd >= 0) ::close(fd);
+    for (const auto& [dev, index] : fs_index_) {
+        auto l = std::find_if(layers_.begin(), layers_.end(), [&](const Layer& x) { return x.dev == dev; });
+        struct statfs sf;
+        if (::fstatfs(l->root.get(), &sf) == 0) name_max_ = std::max<size_t>(name_max_, sf.f_namelen);
     }
     if (name_max_ == 0) name_max_ = 255;
 
     // The root merges every layer: like the kernel, opacity of a layer root is ignored.
     BranchList branches;
     for (size_t i = 0; i < layers_.size(); ++i) {
-        int fd = ::openat(layers_[i].root.get(), ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = ::fcntl(layers_[i].root.get(), F_DUPFD_CLOEXEC, 0);
         if (fd < 0) throw UserError("cannot open " + layers_[i].label + ": " + errno_text(errno));
         Branch b{static_cast<uint16_t>(i), UniqueFd(fd), false, ""};
         b.has_xwhiteouts = dir_markers(layers_[i], fd, "").opacity == DirOpacity::has_xwhiteouts;
@@ -126,10 +127,12 @@ int Engine::listing(Node& dir, std::shared_ptr<const Listing>* out) {
 
 int Engine::listing_rw(Node& dir, std::shared_ptr<Listing>* out) {
     if (!dir.is_dir()) return -ENOTDIR;
+    std::shared_ptr<const BranchList> branches;
+    if (int err = stack(dir, &branches); err < 0) return err;
     std::lock_guard lock(dir.listing_mu_);
     if (!dir.listing_) {
         std::vector<DirEntry> entries;
-        int err = build_listing(dir, *dir.branches(), entries);
+        int err = build_listing(dir, *branches, entries);
         if (err < 0) return err;
         dir.listing_ = std::make_shared<Listing>(std::move(entries));
     }
@@ -146,7 +149,9 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out) {
     auto e = list->find(name);
     if (!e) return -ENOENT;
     std::shared_ptr<Node> fresh;
-    if (int err = make_node(dir, *dir.branches(), *e, &fresh); err < 0) {
+    std::shared_ptr<const BranchList> branches;
+    if (int err = stack(dir, &branches); err < 0) return err;
+    if (int err = make_node(dir, branches, *e, &fresh); err < 0) {
         if (err == -ENOENT) {
             std::shared_ptr<Listing> rw;
             if (listing_rw(dir, &rw) == 0) rw->remove(name);
@@ -218,8 +223,9 @@ void Engine::forget(Node& node, uint64_t n) {
     }
 }
 
-int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
-                      std::shared_ptr<Node>* out) const {
+int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent_list,
+                      const DirEntry& e, std::shared_ptr<Node>* out) const {
+    const BranchList& parent = *parent_list;
     const Branch* pb = branch_in(parent, e.layer);
     if (!pb) return -EIO;
     int fd = sys::open_path(pb->fd.get(), e.name.c_str());
@@ -234,25 +240,38 @@ int Engine::make_node(Node& dir, const BranchList& parent, const DirEntry& e,
     // Like the kernel's lookup, an empty file marked overlay.whiteout hides the name even
     // outside an overlay.opaque=x directory (its readdir would still list it; we drop it).
     if (S_ISREG(st.st_mode) && st.st_size == 0 && layers_[e.layer].formats.xattr_whiteouts &&
-        has_whiteout_xattr(fd, layers_[e.layer].formats))
+        is_xattr_whiteout(pb->fd.get(), e.name.c_str(), layers_[e.layer].formats))
         return -ENOENT;
 
     BranchList branches;
+    DirMarkers top_markers;
+    bool defer = false;  // a directory whose lower copies are opened on first need
     if (S_ISDIR(st.st_mode)) {
         top.path = pb->path.empty() ? e.name : pb->path + "/" + e.name;
-        if (int err = dir_stack(parent, e, std::move(top), branches); err < 0) return err;
+        top_markers = dir_markers(layers_[e.layer], top.fd.get(), top.path);
+        top.has_xwhiteouts = top_markers.opacity == DirOpacity::has_xwhiteouts;
+        branches.push_back(std::move(top));
+        // Without a redirect the lower copies are the ones the parent's listing names, so
+        // whether the directory merges is known without opening them.
+        defer = top_markers.opacity != DirOpacity::opaque && top_markers.redirect.empty() &&
+                !e.lower_dirs.empty();
+        if (!defer) {
+            if (int err = dir_stack_rest(parent, e, top_markers, branches); err < 0) return err;
+        }
     } else {
         branches.push_back(std::move(top));
     }
-    struct stat view = view_attr(st, e.layer, branches.size());
+    struct stat view = view_attr(st, e.layer, defer ? 2 : branches.size());
     view.st_ino = e.ino;  // the listing's number: stays the same across copy-up
     auto node = std::make_shared<Node>(std::move(branches), view);
     node->keys_.push_back({st.st_dev, st.st_ino});
     node->parent_ = dir.shared_from_this();
     node->name_ = e.name;
-    if (node->is_dir() && e.layer == 0) {
-        const Branch& b = node->branches()->front();
-        node->redirect_ = dir_markers(layers_[0], b.fd.get(), b.path).redirect;
+    if (node->is_dir() && e.layer == 0) node->redirect_ = top_markers.redirect;
+    if (defer) {
+        // The parent's list keeps its copies open until the stack is complete.
+        node->pending_ = std::make_unique<Node::PendingStack>(Node::PendingStack{parent_list, e});
+        node->pending_flag_.store(true, std::memory_order_release);
     }
     *out = std::move(node);
     return 0;
@@ -272,12 +291,9 @@ int find_dir(int root, const std::string& path) {
         std::string comp = path.substr(start, end - start);
         start = end + 1;
         if (comp.empty()) continue;
-        struct stat st;
-        int err = sys::fstatat(cur.get(), comp.c_str(), &st);
-        if (err == -ENOENT) return -ENOENT;
-        if (err < 0 || !S_ISDIR(st.st_mode)) return -ENOTDIR;
-        int fd = sys::open_path(cur.get(), comp.c_str());
-        if (fd < 0) return -ENOENT;
+        int fd = sys::open_dir_path(cur.get(), comp.c_str());
+        if (fd == -ENOENT) return -ENOENT;
+        if (fd < 0) return -ENOTDIR;  // a whiteout, a file or a symlink ends the search
         cur.reset(fd);
     }
     return cur.release();
@@ -285,15 +301,13 @@ int find_dir(int root, const std::string& path) {
 
 }  // namespace
 
-int Engine::dir_stack(const BranchList& parent, const DirEntry& e, Branch top, BranchList& out) const {
+int Engine::dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarkers m,
+                           BranchList& out) const {
     // Lower copies come from the parent's listing (E.lower_dirs) until a redirect says they
     // live under another name or path; then each lower layer is searched for it.
     enum class Source { listing, parent_name, layer_path } source = Source::listing;
     std::string where;  // the name (parent_name) or path (layer_path) to search for
     size_t next_listed = 0;
-    DirMarkers m = dir_markers(layers_[top.layer], top.fd.get(), top.path);
-    top.has_xwhiteouts = m.opacity == DirOpacity::has_xwhiteouts;
-    out.push_back(std::move(top));
     while (m.opacity != DirOpacity::opaque) {
         uint16_t below = out.back().layer;
         if (!m.redirect.empty()) {
@@ -306,11 +320,11 @@ int Engine::dir_stack(const BranchList& parent, const DirEntry& e, Branch top, B
             if (next_listed >= e.lower_dirs.size()) break;
             const Branch* lb = branch_in(parent, e.lower_dirs[next_listed++]);
             if (!lb) return -EIO;
-            int fd = sys::open_path(lb->fd.get(), e.name.c_str());
-            struct stat st;
+            // Not a directory any more (ENOTDIR) or gone: the layer changed under the mount.
+            int fd = sys::open_dir_path(lb->fd.get(), e.name.c_str());
+            if (fd == -EMFILE || fd == -ENFILE) return fd;
             if (fd < 0) return -EIO;
             next = {lb->layer, UniqueFd(fd), false, lb->path.empty() ? e.name : lb->path + "/" + e.name};
-            if (sys::fstat_fd(fd, &st) < 0 || !S_ISDIR(st.st_mode)) return -EIO;
             found = true;
         } else {
             for (size_t l = below + 1; l < layers_.size() && !found && !stop; ++l) {
@@ -344,6 +358,27 @@ ino_t Engine::parent_ino(const Node& node) {
     return node.parent_ ? node.parent_->ino() : node.ino();
 }
 
+int Engine::stack(Node& node, std::shared_ptr<const BranchList>* out) const {
+    if (node.pending_flag_.load(std::memory_order_acquire)) {
+        std::lock_guard lock(node.stack_mu_);
+        if (node.pending_) {
+            auto current = node.branches();
+            const Branch& top = current->front();
+            BranchList list;
+            list.push_back({top.layer, UniqueFd(::fcntl(top.fd.get(), F_DUPFD_CLOEXEC, 0)), top.has_xwhiteouts, top.path});
+            DirMarkers m;
+            m.opacity = top.has_xwhiteouts ? DirOpacity::has_xwhiteouts : DirOpacity::merged;
+            int err = list.front().fd ? dir_stack_rest(*node.pending_->parent, node.pending_->entry, m, list) : -errno;
+            if (err < 0) return err;  // tried again next time; the caller reports it
+            node.branches_.store(std::make_shared<const BranchList>(std::move(list)));
+            node.pending_.reset();
+            node.pending_flag_.store(false, std::memory_order_release);
+        }
+    }
+    *out = node.branches();
+    return 0;
+}
+
 int Engine::getattr(Node& node, struct stat* st) const {
     if (!writable()) {
         *st = node.st_;
@@ -351,7 +386,7 @@ int Engine::getattr(Node& node, struct stat* st) const {
     }
     auto branches = node.branches();
     if (sys::fstat_fd(branches->front().fd.get(), st) < 0) return -EIO;
-    *st = view_attr(*st, branches->front().layer, branches->size());
+    *st = view_attr(*st, branches->front().layer, node.merged() ? 2 : 1);
     st->st_ino = node.ino();
     return 0;
 }

@@ -31,18 +31,18 @@ DirMarkers dir_markers(const Layer& layer, int opath_fd, const std::string& rel_
     // caller may not read (trusted.* without CAP_SYS_ADMIN) is not listed either; the
     // caller turned that format off rather than guess.
     std::string names(1024, '\0');
-    ssize_t n = sys::listxattr(opath_fd, names.data(), names.size());
+    ssize_t n = sys::listxattr_dir(opath_fd, names.data(), names.size());
     if (n == -ERANGE) {
-        n = sys::listxattr(opath_fd, nullptr, 0);
+        n = sys::listxattr_dir(opath_fd, nullptr, 0);
         if (n > 0) {
             names.resize(static_cast<size_t>(n));
-            n = sys::listxattr(opath_fd, names.data(), names.size());
+            n = sys::listxattr_dir(opath_fd, names.data(), names.size());
         }
     }
     names.resize(n > 0 ? static_cast<size_t>(n) : 0);
     auto read = [&](const char* name) {
         std::string v;
-        if (has_name(names, name)) sys::getxattr_string(opath_fd, name, v);
+        if (has_name(names, name)) sys::getxattr_string_dir(opath_fd, name, v);
         return v;
     };
     auto consider = [&](DirOpacity o) {
@@ -70,18 +70,10 @@ DirMarkers dir_markers(const Layer& layer, int opath_fd, const std::string& rel_
     return m;
 }
 
-bool has_whiteout_xattr(int opath_fd, const MarkerFormats& formats) {
-    char buf[1];
-    auto has = [&](const char* xname) { return sys::getxattr(opath_fd, xname, buf, 0) >= 0; };
+bool is_xattr_whiteout(int dir_fd, const char* name, const MarkerFormats& formats) {
+    auto has = [&](const char* xname) { return sys::getxattr_at(dir_fd, name, xname, nullptr, 0) >= 0; };
     return (formats.trusted_xattrs && has("trusted.overlay.whiteout")) ||
            (formats.user_xattrs && has("user.overlay.whiteout"));
-}
-
-bool is_xattr_whiteout(int dir_fd, const char* name, const MarkerFormats& formats) {
-    int fd = sys::open_path(dir_fd, name);
-    if (fd < 0) return false;
-    UniqueFd guard(fd);
-    return has_whiteout_xattr(fd, formats);
 }
 
 }  // namespace ovf::merge

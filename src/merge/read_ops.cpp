@@ -19,29 +19,29 @@ int Engine::readlink(const Node& node, std::string& target) const {
 
 int Engine::statfs(struct statvfs* st) const {
     // The upper's filesystem when there is one (that is where writes go), as the kernel does.
-    int fd = sys::reopen(layers_.front().root.get(), O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return fd;
-    UniqueFd guard(fd);
-    return ::fstatvfs(fd, st) == 0 ? 0 : -errno;
+    // fstatfs works on O_PATH descriptors (Linux 3.12 and later).
+    return ::fstatvfs(layers_.front().root.get(), st) == 0 ? 0 : -errno;
 }
 
 ssize_t Engine::getxattr(const Node& node, const char* name, void* value, size_t size) const {
     auto layer_name = layer_xattr_name(name);
     if (!layer_name) return -ENODATA;
-    ssize_t n = sys::getxattr(node.branches()->front().fd.get(), layer_name->c_str(), value, size);
+    auto get = node.is_dir() ? sys::getxattr_dir : sys::getxattr;
+    ssize_t n = get(node.branches()->front().fd.get(), layer_name->c_str(), value, size);
     return n == -ENOENT ? -EIO : n;
 }
 
 ssize_t Engine::listxattr(const Node& node, char* list, size_t size) const {
     auto branches = node.branches();
     int fd = branches->front().fd.get();
+    auto list_names = node.is_dir() ? sys::listxattr_dir : sys::listxattr;
     std::string raw;
     for (;;) {
-        ssize_t n = sys::listxattr(fd, nullptr, 0);
+        ssize_t n = list_names(fd, nullptr, 0);
         if (n < 0) return n == -ENOENT ? -EIO : n;
         raw.resize(static_cast<size_t>(n));
         if (n == 0) break;
-        n = sys::listxattr(fd, raw.data(), raw.size());
+        n = list_names(fd, raw.data(), raw.size());
         if (n == -ERANGE) continue;
         if (n < 0) return n;
         raw.resize(static_cast<size_t>(n));

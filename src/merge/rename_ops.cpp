@@ -27,11 +27,10 @@ struct Looked {  // a node looked up for the rename, forgotten again at the end
 // A directory whose contents come (also) from lower layers: without redirect_dir such a
 // directory cannot move, and tools fall back to copying (EXDEV).
 bool merged_or_lower(const Node& n) {
-    auto b = n.branches();
-    return n.is_dir() && (b->size() > 1 || b->front().layer != 0);
+    return n.is_dir() && (n.merged() || n.branches()->front().layer != 0);
 }
 
-bool merged(const Node& dir) { return dir.branches()->size() > 1; }
+bool merged(const Node& dir) { return dir.merged(); }
 
 bool upper_is_whiteout(int pfd, const std::string& name) {
     struct stat st;

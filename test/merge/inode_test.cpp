@@ -131,3 +131,55 @@ TEST_F(Inodes, OutOfDescriptorsIsEmfileNotEio) {
 
 }  // namespace
 }  // namespace ovf::test
+
+namespace ovf::test {
+namespace {
+
+// A directory's lower copies are opened only when first needed: looking it up opens its top
+// copy alone, yet its attributes already say it merges (nlink 1), and listing it or looking
+// up a child completes the stack.
+TEST_F(Inodes, LowerCopiesOfADirectoryAreOpenedOnFirstUse) {
+    dir(0, "m/a");
+    file(1, "m/b");
+    file(2, "m/c");
+    engine();
+    merge::Node* m = resolve("m");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->branches()->size(), 1u);
+    EXPECT_TRUE(m->merged());
+    EXPECT_EQ(attr(*m).st_nlink, 1u);
+    EXPECT_EQ(names("m"), (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(m->branches()->size(), 3u);
+    EXPECT_EQ(read("m/c"), "x");
+}
+
+// Opacity of the top copy is read at lookup, so an opaque directory never merges.
+TEST_F(Inodes, OpaqueTopCopyIsCompleteAtLookup) {
+    dir(0, "m/a");
+    xattr(0, "m", "trusted.overlay.opaque", "y");
+    file(1, "m/b");
+    engine();
+    merge::Node* m = resolve("m");
+    ASSERT_NE(m, nullptr);
+    EXPECT_FALSE(m->merged());
+    EXPECT_EQ(attr(*m).st_nlink, 3u);
+    EXPECT_EQ(names("m"), (std::vector<std::string>{"a"}));
+}
+
+// A lower copy that disappears before the stack is completed is a layer changed under the
+// mount: the listing fails with EIO, the engine does not crash, and the top copy stays.
+TEST_F(Inodes, LowerCopyGoneBeforeFirstUseGivesEio) {
+    dir(0, "m/a");
+    file(1, "m/b");
+    engine();
+    merge::Node* m = resolve("m");
+    ASSERT_NE(m, nullptr);
+    fs::remove_all(layer(1) / "m");
+    std::shared_ptr<const merge::Listing> l;
+    EXPECT_EQ(engine_->listing(*m, &l), -EIO);
+    struct stat st;
+    EXPECT_EQ(engine_->getattr(*m, &st), 0);
+}
+
+}  // namespace
+}  // namespace ovf::test

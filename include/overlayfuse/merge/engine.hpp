@@ -22,6 +22,7 @@
 
 #include "overlayfuse/merge/layer.hpp"
 #include "overlayfuse/merge/listing.hpp"
+#include "overlayfuse/merge/markers.hpp"
 #include "overlayfuse/merge/node.hpp"
 
 namespace ovf::merge {
@@ -131,7 +132,7 @@ private:
 
     int listing_rw(Node& dir, std::shared_ptr<Listing>* out);
     int build_listing(const Node& dir, const BranchList& branches, std::vector<DirEntry>& out) const;
-    int make_node(Node& dir, const BranchList& parent, const DirEntry& e,
+    int make_node(Node& dir, const std::shared_ptr<const BranchList>& parent, const DirEntry& e,
                   std::shared_ptr<Node>* out) const;
     // Enters a fresh node in the table, or returns the live node with the same key, and
     // counts one lookup. Nodes are found by their layer object, or, for a node per name
@@ -143,8 +144,11 @@ private:
     void attr_changed(Node& node) const {
         if (invalidate_) invalidate_(node);
     }
-    // A directory's copies, TOP first, following opacity and redirects (see make_node).
-    int dir_stack(const BranchList& parent, const DirEntry& e, Branch top, BranchList& out) const;
+    // Appends a directory's lower copies to OUT, which holds its top copy (whose markers are
+    // M), following opacity and redirects (see make_node).
+    int dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarkers m, BranchList& out) const;
+    // NODE's copies, with a directory's lower copies opened if that was put off.
+    int stack(Node& node, std::shared_ptr<const BranchList>* out) const;
     const Branch* branch_in(const BranchList& list, uint16_t layer) const;
     ino_t map_ino(size_t layer, ino_t ino) const;
     struct stat view_attr(const struct stat& real, size_t layer, size_t nbranches) const;

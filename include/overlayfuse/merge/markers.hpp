@@ -35,14 +35,12 @@ struct DirMarkers {
     std::string redirect;
 };
 
-// Reads the markers of directory OPATH_FD in LAYER, in the encodings the layer uses
+// Reads the markers of directory OPATH_FD (O_PATH) in LAYER, in the encodings the layer uses
 // (REL_PATH is its path inside the layer, for the markers recovered from tar headers).
 DirMarkers dir_markers(const Layer& layer, int opath_fd, const std::string& rel_path);
 
-// True if the object OPATH_FD holds carries overlay.whiteout (callers check it is an empty
+// True if NAME in directory DIR_FD carries overlay.whiteout (callers check it is an empty
 // regular file).
-bool has_whiteout_xattr(int opath_fd, const MarkerFormats& formats);
-// The same for NAME in directory DIR_FD.
 bool is_xattr_whiteout(int dir_fd, const char* name, const MarkerFormats& formats);
 
 }  // namespace ovf::merge

@@ -41,7 +41,13 @@ public:
     // The layers' copies, topmost first: for a non-directory only the first matters; a
     // directory lists every layer that contributes, ending at an opaque one. Copy-up and
     // rename replace the list as a whole, so a caller keeps a consistent snapshot.
+    // A directory's list may hold only its top copy until the engine completes it (see
+    // Engine::stack); front() is always right.
     std::shared_ptr<const BranchList> branches() const { return branches_.load(); }
+    // A directory with copies in more than one layer (its nlink is then 1).
+    bool merged() const {
+        return pending_flag_.load(std::memory_order_acquire) || branches_.load()->size() > 1;
+    }
 
 private:
     friend class Engine;
@@ -64,6 +70,18 @@ private:
 
     std::mutex listing_mu_;
     std::shared_ptr<Listing> listing_;
+
+    // A directory's lower copies are opened when first needed (its listing, a child's
+    // lookup, copy-up): READDIRPLUS of a directory whose subdirectories span 100 layers then
+    // opens each subdirectory once, not 100 times. Only deferred when no redirect is
+    // involved, so the parent's listing says which layers hold it.
+    struct PendingStack {
+        std::shared_ptr<const BranchList> parent;  // the parent's copies, kept open
+        DirEntry entry;                            // the parent's listing entry
+    };
+    std::mutex stack_mu_;
+    std::unique_ptr<PendingStack> pending_;  // guarded by stack_mu_
+    std::atomic<bool> pending_flag_{false};
 };
 
 }  // namespace ovf::merge
