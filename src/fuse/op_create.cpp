@@ -15,6 +15,7 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     }
     fi->fh = static_cast<uint64_t>(fd);
     fi->keep_cache = 1;
+    fi->noflush = 1;  // as in open()
     fuse_entry_param e = entry_of(req, *n);
     if (fuse_reply_create(req, &e, fi) != 0) {
         ::close(fd);

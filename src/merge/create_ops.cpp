@@ -68,7 +68,12 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
         Upper::remove_tree(at, at_name);
         return err;
     };
-    if (who) {
+    // The object already belongs to the daemon's own ids; when the caller has the same ones
+    // (root in a root-mounted view, a user in their own view) there is nothing to change,
+    // unless it was made in the work directory: a set-group-ID parent's group was inherited
+    // only when it was made in place.
+    bool owned = who && who->uid == upper_->own_uid() && who->gid == upper_->own_gid() && !over_whiteout;
+    if (who && !owned) {
         struct stat parent;
         if (sys::fstat_fd(pfd, &parent) < 0) return undo(-EIO);
         gid_t gid = (parent.st_mode & S_ISGID) ? parent.st_gid : who->gid;

@@ -2,6 +2,7 @@
 // The upper and work directories of a writable view, and the upper's on-disk format: the
 // kernel overlay's own, so `mount -t overlay` reads what we write.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -24,6 +25,9 @@ public:
 
     bool redirect_dir() const { return src_.redirect_dir; }
     bool device_whiteouts() const { return device_whiteouts_; }
+    // The ids new objects get before any chown: the daemon's own.
+    uid_t own_uid() const { return own_uid_; }
+    gid_t own_gid() const { return own_gid_; }
     int work_fd() const { return work_.get(); }
     // A fresh name in the work directory.
     std::string temp_name();
@@ -49,6 +53,8 @@ private:
     UniqueFd work_;        // WORK/work, O_PATH
     UniqueFd work_lock_;   // flock()ed WORK: one mount per work directory
     bool device_whiteouts_ = true;
+    uid_t own_uid_ = ::geteuid();
+    gid_t own_gid_ = ::getegid();
     std::atomic<uint64_t> counter_{0};
 };
 
