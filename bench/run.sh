@@ -11,6 +11,11 @@
 # bench/summarize.py marks them "n/a (read-only)". (--plain does not help here: the
 # harness only swaps {flat} for a scratch copy, and our template mounts {lowers}.)
 #
+# Building, it first provides libfuse 3.17 (FUSE passthrough) in BUILD_DIR/libfuse-3.17 with
+# packaging/build-libfuse.sh, as packaging/run-tests.sh does; if that fails it warns in one line
+# and builds with the system libfuse3 (3.14 on Debian 12); OVF_SYSTEM_LIBFUSE=1 skips the step
+# (docs/libfuse.md). The header of the .txt records which libfuse the binary was built with.
+#
 # Output: bench/results/<YYYYmmdd-HHMMSS>-<quick|full>.txt  (header, table, summary)
 #                                                    .json  (every sample, from the harness)
 #                                                    .log   (the whole output with progress)
@@ -110,14 +115,16 @@ if [[ $EUID -ne 0 ]]; then
 fi
 
 # ---- build ------------------------------------------------------------------------------
+. "$REPO/packaging/libfuse-step.sh"
 if [[ $BUILD == 1 ]]; then
     echo "bench/run.sh: building overlayfuse (Release) in $BUILD_DIR" >&2
+    ovf_libfuse_step "$BUILD_DIR" >&2
+    cfg=()
     if [[ ! -f $BUILD_DIR/build.ninja && ! -f $BUILD_DIR/Makefile ]]; then
-        gen=()
-        command -v ninja >/dev/null && gen=(-G Ninja)
-        cmake -S "$REPO" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-            -DOVERLAYFUSE_BUILD_TESTS=OFF >&2
+        command -v ninja >/dev/null && cfg=(-G Ninja)
+        cfg+=(-DCMAKE_BUILD_TYPE=Release -DOVERLAYFUSE_BUILD_TESTS=OFF)
     fi
+    cmake -S "$REPO" -B "$BUILD_DIR" "${cfg[@]}" "${ovf_libfuse_cmake_args[@]}" >&2
     cmake --build "$BUILD_DIR" -j"$(nproc)" --target overlayfuse >&2
     BIN=$BUILD_DIR/src/overlayfuse
 elif [[ -z $BIN ]]; then
@@ -131,6 +138,14 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 if [[ $BIN =~ [[:space:]] ]]; then
     echo "bench/run.sh: the binary's path must not contain spaces: $BIN" >&2
     exit 2
+fi
+
+# Which libfuse the binary links: from its build dir's CMake cache, else from its symbols.
+LIBFUSE=$(ovf_libfuse_summary "$(dirname "$BIN")/..")
+if [[ -z $LIBFUSE ]]; then
+    v=$(sed -n 's/^FUSE3_VERSION:INTERNAL=//p' "$(dirname "$BIN")/../CMakeCache.txt" 2>/dev/null || true)
+    if grep -qa fuse_passthrough_open "$BIN"; then pt=yes; else pt=no; fi
+    LIBFUSE="libfuse3 ${v:-(version unknown)}, FUSE passthrough API (fuse_passthrough_open in the binary): $pt"
 fi
 
 # ---- the columns ------------------------------------------------------------------------
@@ -172,6 +187,7 @@ fi
 mkdir -p "$RESULTS"
 STEM=$RESULTS/$(date +%Y%m%d-%H%M%S)-$([[ $QUICK == 1 ]] && echo quick || echo full)${TAG:+-$TAG}
 echo "bench/run.sh: binary $BIN ($(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?'))" >&2
+echo "bench/run.sh: built with $LIBFUSE${ovf_libfuse_warning:+ ($ovf_libfuse_warning)}" >&2
 echo "bench/run.sh: results in $STEM.{txt,json,log}" >&2
 
 # stdout (header, table, notes) -> .txt; everything (with the progress lines) -> .log
@@ -182,6 +198,13 @@ set +e
 }
 rc=${PIPESTATUS[0]}
 set -e
+# Into the header, after the harness' first line: what overlayfuse was built with.
+hdr="# overlayfuse built with $LIBFUSE"
+if [[ -s $STEM.txt ]]; then
+    awk -v h="$hdr" '{ print } NR == 1 { print h }' "$STEM.txt" >"$STEM.txt.new" && mv "$STEM.txt.new" "$STEM.txt"
+else
+    echo "$hdr" >>"$STEM.txt"
+fi
 {
     echo
     echo "# bench/run.sh: overlayfuse $BIN, git $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?')${OVF_OPTS:+, -o $OVF_OPTS}"
