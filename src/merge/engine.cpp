@@ -129,14 +129,14 @@ int Engine::listing_rw(Node& dir, std::shared_ptr<Listing>* out) {
     if (!dir.is_dir()) return -ENOTDIR;
     std::shared_ptr<const BranchList> branches;
     if (int err = stack(dir, &branches); err < 0) return err;
-    std::lock_guard lock(dir.listing_mu_);
-    if (!dir.listing_) {
+    std::lock_guard lock(dir.dir_->mu);
+    if (!dir.dir_->listing) {
         std::vector<DirEntry> entries;
         int err = build_listing(dir, *branches, entries);
         if (err < 0) return err;
-        dir.listing_ = std::make_shared<Listing>(std::move(entries));
+        dir.dir_->listing = std::make_shared<Listing>(std::move(entries));
     }
-    *out = dir.listing_;
+    *out = dir.dir_->listing;
     return 0;
 }
 
@@ -179,7 +179,7 @@ Node* Engine::adopt(std::shared_ptr<Node> fresh, std::optional<NameKey> name_key
     }
     if (name_key) {
         fresh->keys_.clear();  // its layer object may be shared by other names' nodes
-        fresh->name_key_ = name_key;
+        fresh->name_key_ = std::make_unique<NameKey>(*name_key);
         named_.emplace(*name_key, fresh.get());
     } else {
         table_.emplace(fresh->keys_.front(), fresh.get());
@@ -199,7 +199,7 @@ void Engine::rekey(Node& node, const Node* dir, const std::string& name) {
     NameKey k{dir, name};
     if (auto it = named_.find(k); it != named_.end()) it->second->name_key_.reset();
     named_[k] = &node;
-    node.name_key_ = k;
+    node.name_key_ = std::make_unique<NameKey>(std::move(k));
 }
 
 void Engine::forget(Node& node, uint64_t n) {
@@ -267,10 +267,10 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     node->keys_.push_back({st.st_dev, st.st_ino});
     node->parent_ = dir.shared_from_this();
     node->name_ = e.name;
-    if (node->is_dir() && e.layer == 0) node->redirect_ = top_markers.redirect;
+    if (node->is_dir() && e.layer == 0) node->dir_->redirect = top_markers.redirect;
     if (defer) {
         // The parent's list keeps its copies open until the stack is complete.
-        node->pending_ = std::make_unique<Node::PendingStack>(Node::PendingStack{parent_list, e});
+        node->dir_->pending = std::make_unique<Node::PendingStack>(Node::PendingStack{parent_list, e});
         node->pending_flag_.store(true, std::memory_order_release);
     }
     *out = std::move(node);
@@ -360,18 +360,18 @@ ino_t Engine::parent_ino(const Node& node) {
 
 int Engine::stack(Node& node, std::shared_ptr<const BranchList>* out) const {
     if (node.pending_flag_.load(std::memory_order_acquire)) {
-        std::lock_guard lock(node.stack_mu_);
-        if (node.pending_) {
+        std::lock_guard lock(node.dir_->mu);
+        if (auto& pending = node.dir_->pending) {
             auto current = node.branches();
             const Branch& top = current->front();
             BranchList list;
             list.push_back({top.layer, UniqueFd(::fcntl(top.fd.get(), F_DUPFD_CLOEXEC, 0)), top.has_xwhiteouts, top.path});
             DirMarkers m;
             m.opacity = top.has_xwhiteouts ? DirOpacity::has_xwhiteouts : DirOpacity::merged;
-            int err = list.front().fd ? dir_stack_rest(*node.pending_->parent, node.pending_->entry, m, list) : -errno;
+            int err = list.front().fd ? dir_stack_rest(*pending->parent, pending->entry, m, list) : -errno;
             if (err < 0) return err;  // tried again next time; the caller reports it
             node.branches_.store(std::make_shared<const BranchList>(std::move(list)));
-            node.pending_.reset();
+            pending.reset();
             node.pending_flag_.store(false, std::memory_order_release);
         }
     }

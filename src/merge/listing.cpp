@@ -8,8 +8,8 @@ Listing::Listing(std::vector<DirEntry> entries) {
     slots_.reserve(entries.size());
     index_.reserve(entries.size());
     for (auto& e : entries) {
-        index_.emplace(e.name, slots_.size());
         slots_.emplace_back(std::move(e));
+        index_.insert(static_cast<uint32_t>(slots_.size() - 1));
     }
 }
 
@@ -17,7 +17,7 @@ std::optional<DirEntry> Listing::find(std::string_view name) const {
     std::shared_lock lock(mu_);
     auto it = index_.find(name);
     if (it == index_.end()) return std::nullopt;
-    return slots_[it->second];
+    return slots_[*it];
 }
 
 std::vector<std::pair<size_t, DirEntry>> Listing::slice(size_t from, size_t max) const {
@@ -35,21 +35,22 @@ size_t Listing::live_count() const {
 
 void Listing::put(DirEntry e) {
     std::unique_lock lock(mu_);
-    auto it = index_.find(e.name);
+    auto it = index_.find(std::string_view(e.name));
     if (it != index_.end()) {
-        slots_[it->second] = std::move(e);
+        slots_[*it] = std::move(e);  // same name, same hash: the index stays right
         return;
     }
-    index_.emplace(e.name, slots_.size());
     slots_.emplace_back(std::move(e));
+    index_.insert(static_cast<uint32_t>(slots_.size() - 1));
 }
 
 void Listing::remove(std::string_view name) {
     std::unique_lock lock(mu_);
     auto it = index_.find(name);
     if (it == index_.end()) return;
-    slots_[it->second].reset();
-    index_.erase(it);
+    uint32_t slot = *it;
+    index_.erase(it);  // before the name it hashes goes away
+    slots_[slot].reset();
 }
 
 }  // namespace ovf::merge

@@ -45,7 +45,7 @@ std::string Engine::redirect_path(const Node& node, bool samedir) const {
     // its name, up to the root or to an absolute redirect.
     std::string path;
     for (const Node* d = &node; d && d != root_.get(); d = d->parent_.get()) {
-        const std::string& comp = d->redirect_.empty() ? d->name_ : d->redirect_;
+        const std::string& comp = d->dir_->redirect.empty() ? d->name_ : d->dir_->redirect;
         path = comp + (path.empty() ? "" : "/" + path);
         if (comp[0] == '/') return path;
     }
@@ -54,10 +54,11 @@ std::string Engine::redirect_path(const Node& node, bool samedir) const {
 
 int Engine::set_redirect(Node& node, bool samedir) {
     // Like the kernel: keep a redirect already there unless an absolute one is needed.
-    if (!node.redirect_.empty() && (samedir || node.redirect_[0] == '/')) return 0;
+    std::string& redirect = node.dir_->redirect;
+    if (!redirect.empty() && (samedir || redirect[0] == '/')) return 0;
     std::string r = redirect_path(node, samedir);
     if (int err = upper_->set_redirect(node.branches()->front().fd.get(), r); err < 0) return -EXDEV;
-    node.redirect_ = r;
+    redirect = r;
     return 0;
 }
 

@@ -12,7 +12,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace ovf::merge {
@@ -46,13 +46,26 @@ public:
     void remove(std::string_view name);
 
 private:
-    struct NameHash {
+    // The index holds slot numbers and hashes the names in the slots, so a name is stored
+    // once. Lookups by name are heterogeneous (C++20).
+    struct SlotHash {
         using is_transparent = void;
+        const Listing* l;
         size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+        size_t operator()(uint32_t slot) const noexcept { return (*this)(l->name_at(slot)); }
     };
+    struct SlotEq {
+        using is_transparent = void;
+        const Listing* l;
+        bool operator()(uint32_t a, uint32_t b) const noexcept { return a == b; }
+        bool operator()(uint32_t a, std::string_view b) const noexcept { return l->name_at(a) == b; }
+        bool operator()(std::string_view a, uint32_t b) const noexcept { return a == l->name_at(b); }
+    };
+    std::string_view name_at(uint32_t slot) const { return slots_[slot]->name; }
+
     mutable std::shared_mutex mu_;
     std::vector<std::optional<DirEntry>> slots_;
-    std::unordered_map<std::string, size_t, NameHash, std::equal_to<>> index_;
+    std::unordered_set<uint32_t, SlotHash, SlotEq> index_{0, SlotHash{this}, SlotEq{this}};
 };
 
 }  // namespace ovf::merge

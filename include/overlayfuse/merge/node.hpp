@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +27,8 @@ class Node : public std::enable_shared_from_this<Node> {
 public:
     Node(BranchList branches, const struct stat& st)
         : branches_(std::make_shared<const BranchList>(std::move(branches))),
-          st_(st), type_(st.st_mode & S_IFMT), ino_(st.st_ino) {}
+          st_(st), type_(st.st_mode & S_IFMT), ino_(st.st_ino),
+          dir_(S_ISDIR(st.st_mode) ? std::make_unique<DirState>() : nullptr) {}
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
@@ -54,6 +54,7 @@ private:
     std::atomic<std::shared_ptr<const BranchList>> branches_;
     struct stat st_;  // attributes as first seen (read-only views serve these)
     const mode_t type_;
+    std::atomic<bool> pending_flag_{false};  // DirState::pending is set (read without the lock)
     std::atomic<ino_t> ino_;
 
     // Where the node was reached: copy-up needs its parent first. Changed by rename, under
@@ -61,27 +62,39 @@ private:
     // views, as in the kernel overlay without an index, so one parent is enough.
     std::shared_ptr<Node> parent_;
     std::string name_;
-    std::string redirect_;  // the upper copy's overlay.redirect, if any (directories)
 
-    uint64_t nlookup_ = 0;                     // guarded by the engine's table lock
-    std::vector<std::pair<dev_t, ino_t>> keys_;  // table keys that lead here
+    uint64_t nlookup_ = 0;  // guarded by the engine's table lock
+    // The (st_dev, st_ino) table keys that lead here: the top copy's, and after copy-up
+    // also the upper copy's. Guarded by the engine's table lock.
+    struct Keys {
+        std::pair<dev_t, ino_t> key[2];
+        uint8_t n = 0;
+        void push_back(std::pair<dev_t, ino_t> k) { key[n < 2 ? n++ : 1] = k; }
+        const std::pair<dev_t, ino_t>& front() const { return key[0]; }
+        const std::pair<dev_t, ino_t>& back() const { return key[n - 1]; }
+        void clear() { n = 0; }
+        const std::pair<dev_t, ino_t>* begin() const { return key; }
+        const std::pair<dev_t, ino_t>* end() const { return key + n; }
+    } keys_;
     // For a node per name (lower hard links in a writable view): its (parent, name) key.
-    std::optional<std::pair<const Node*, std::string>> name_key_;
+    std::unique_ptr<std::pair<const Node*, std::string>> name_key_;
 
-    std::mutex listing_mu_;
-    std::shared_ptr<Listing> listing_;
-
-    // A directory's lower copies are opened when first needed (its listing, a child's
-    // lookup, copy-up): READDIRPLUS of a directory whose subdirectories span 100 layers then
-    // opens each subdirectory once, not 100 times. Only deferred when no redirect is
-    // involved, so the parent's listing says which layers hold it.
+    // What only directories need, allocated for them alone: a walk meets far more files.
     struct PendingStack {
         std::shared_ptr<const BranchList> parent;  // the parent's copies, kept open
         DirEntry entry;                            // the parent's listing entry
     };
-    std::mutex stack_mu_;
-    std::unique_ptr<PendingStack> pending_;  // guarded by stack_mu_
-    std::atomic<bool> pending_flag_{false};
+    struct DirState {
+        std::mutex mu;  // guards listing and pending
+        std::shared_ptr<Listing> listing;
+        // The lower copies are opened when first needed (its listing, a child's lookup,
+        // copy-up): READDIRPLUS of a directory whose subdirectories span 100 layers then
+        // opens each subdirectory once, not 100 times. Only put off when no redirect is
+        // involved, so the parent's listing says which layers hold it.
+        std::unique_ptr<PendingStack> pending;
+        std::string redirect;  // the upper copy's overlay.redirect, if any
+    };
+    const std::unique_ptr<DirState> dir_;
 };
 
 }  // namespace ovf::merge
