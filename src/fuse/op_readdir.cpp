@@ -44,7 +44,12 @@ void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
         if (need > size - used) return (void)fuse_reply_buf(req, data, used);
         used += need;
     }
-    const merge::Listing& listing = *handle(fi)->listing;
+    // Read-only views have no handle (see opendir): the node's listing never changes.
+    std::shared_ptr<const merge::Listing> own;
+    if (!handle(fi)) {
+        if (int err = engine(req).listing(dir, &own); err < 0) return (void)fuse_reply_err(req, -err);
+    }
+    const merge::Listing& listing = handle(fi) ? *handle(fi)->listing : *own;
     for (size_t slot = static_cast<size_t>(off - kDots);;) {
         // A small batch at a time: enough for one reply, no lock held while adding.
         auto batch = listing.slice(slot, 64);
@@ -62,6 +67,13 @@ void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 }  // namespace
 
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    if (!engine(req).writable()) {
+        // A read-only view's listings never change: ENOSYS makes the kernel stop sending
+        // OPENDIR and RELEASEDIR for good (two round trips per directory visited) and cache
+        // listings as if FOPEN_CACHE_DIR and FOPEN_KEEP_CACHE had been set.
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
     auto h = std::make_unique<DirHandle>();
     int err = engine(req).listing(node(req, ino), &h->listing);
     if (err < 0) {
