@@ -134,7 +134,7 @@ TEST(WritableCrash, KillDuringCopyUpLeavesOldOrNewFileNeverPartial) {
         EXPECT_TRUE(st.st_size == kBigSize || st.st_size == kBigSize + 1) << "UPPER/big has " << st.st_size << " bytes";
     }
     OvfRW again({lower}, upper, work, mnt);
-    EXPECT_EQ(count_entries(work + "/work"), 0) << "WORK/work must be cleared at mount";
+    EXPECT_EQ(count_work_leftovers(work + "/work"), 0) << "WORK/work must be cleared at mount";
     std::string h = hash_file(mnt + "/big", &size);
     if (size == kBigSize) {
         EXPECT_EQ(h, old_hash) << "the old size, but not the old content";

@@ -440,4 +440,11 @@ int count_entries(const std::string& dir) {
     return n;
 }
 
+int count_work_leftovers(const std::string& work_work) {
+    struct stat st;
+    bool shared = ::lstat((work_work + "/whiteout").c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == 0;
+    int n = count_entries(work_work);
+    return n < 0 ? n : n - (shared ? 1 : 0);
+}
+
 }  // namespace ovft::wr

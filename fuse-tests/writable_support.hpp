@@ -156,5 +156,8 @@ int64_t now_seconds();
 std::optional<std::string> read_file(const std::string& path);
 // Count of entries in DIR (without . and ..), -1 when unreadable.
 int count_entries(const std::string& dir);
+// Entries of a live view's WORK/work other than the whiteout device that whiteouts are
+// linked to (the kernel overlay keeps one there too): what a crash or a failure left.
+int count_work_leftovers(const std::string& work_work);
 
 }  // namespace ovft::wr

@@ -54,12 +54,8 @@ Upper::Upper(const UpperSource& src) : src_(src) {
 
     // Ordinary users may create whiteout devices since Linux 5.8; where they may not, fall
     // back to ".wh.NAME" files, which only overlayfuse and fuse-overlayfs read.
-    std::string probe = temp_name();
-    if (::mknodat(work_.get(), probe.c_str(), S_IFCHR | 0, makedev(0, 0)) == 0) {
-        ::unlinkat(work_.get(), probe.c_str(), 0);
-    } else {
-        device_whiteouts_ = false;
-    }
+    // The probe stays: it is the device whiteouts are linked to (make_whiteout).
+    if (::mknodat(work_.get(), kSharedWhiteout, S_IFCHR | 0, makedev(0, 0)) != 0) device_whiteouts_ = false;
 }
 
 MarkerFormats Upper::read_formats(const MarkerFormats& lower) const {
@@ -79,10 +75,30 @@ std::string Upper::xattr_name(std::string_view view_name) const {
     return std::string(own) + "overlay." + std::string(view_name.substr(own.size()));
 }
 
+Upper::~Upper() {
+    if (work_) ::unlinkat(work_.get(), kSharedWhiteout, 0);
+}
+
 std::string Upper::temp_name() { return "#ovf" + std::to_string(::getpid()) + "." + std::to_string(counter_++); }
 
 int Upper::make_whiteout(int dir_fd, const char* name) const {
     if (device_whiteouts_) {
+        // Like the kernel overlay (ovl_whiteout), whiteouts are hard links of one device
+        // kept in the work directory: a link costs no inode, and `rm -rf` of a lower tree
+        // makes one whiteout per name. When the device is full of links (EMLINK) a new one
+        // takes its place; if links are refused altogether, each whiteout is its own device.
+        std::lock_guard lock(whiteout_mu_);
+        for (int attempt = 0; attempt < 2 && shared_whiteout_; ++attempt) {
+            if (::linkat(work_.get(), kSharedWhiteout, dir_fd, name, 0) == 0) return 0;
+            int err = errno;
+            if (err == EEXIST) return -EEXIST;
+            if (err != ENOENT && err != EMLINK) {
+                shared_whiteout_ = false;
+                break;
+            }
+            ::unlinkat(work_.get(), kSharedWhiteout, 0);
+            if (::mknodat(work_.get(), kSharedWhiteout, S_IFCHR | 0, makedev(0, 0)) != 0) shared_whiteout_ = false;
+        }
         return ::mknodat(dir_fd, name, S_IFCHR | 0, makedev(0, 0)) == 0 ? 0 : -errno;
     }
     std::string wh = std::string(kAufsWhiteoutPrefix) + name;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ public:
     // Opens (and locks) the work directory and clears what a crash left in it. Throws
     // UserError naming the directory at fault.
     explicit Upper(const UpperSource& src);
+    // Removes the shared whiteout device: a cleanly unmounted view leaves WORK/work empty.
+    ~Upper();
+    Upper(const Upper&) = delete;
+    Upper& operator=(const Upper&) = delete;
 
     // The encodings to read in the upper: the kernel's only (a ".wh.x" file there is an
     // ordinary file), unless this filesystem refuses whiteout devices.
@@ -53,6 +58,10 @@ private:
     UniqueFd work_;        // WORK/work, O_PATH
     UniqueFd work_lock_;   // flock()ed WORK: one mount per work directory
     bool device_whiteouts_ = true;
+    // The whiteout device new whiteouts are linked to, in WORK/work (cleared at mount).
+    static constexpr const char* kSharedWhiteout = "whiteout";
+    mutable std::mutex whiteout_mu_;
+    mutable bool shared_whiteout_ = true;  // guarded by whiteout_mu_; false once links fail
     uid_t own_uid_ = ::geteuid();
     gid_t own_gid_ = ::getegid();
     std::atomic<uint64_t> counter_{0};
