@@ -2,9 +2,13 @@
 // non-zero exit, and nothing mounted. Plus the normal round trip, so a refusal is never the
 // only thing tested.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "support/layer_model.hpp"
@@ -66,6 +70,44 @@ TEST_F(MountCommand, MountsAnswersAndUnmounts) {
     RunResult u = run({overlayfuse_bin(), "umount", mnt});
     EXPECT_EQ(u.exit_code, 0) << u.describe();
     EXPECT_FALSE(is_mount_point(mnt));
+    if (is_mount_point(mnt)) detach_mounts_under(mnt);
+}
+
+// The mount command's daemon: the last argument of an overlayfuse process is the mount point.
+pid_t daemon_of(const std::string& mnt) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        std::string pid = e.path().filename();
+        if (pid.empty() || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
+        std::ifstream in(e.path() / "cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), {});
+        if (cmd.find("overlayfuse") == std::string::npos || cmd.find("mount") == std::string::npos) continue;
+        if (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
+        if (cmd.substr(cmd.rfind('\0') + 1) == mnt) return static_cast<pid_t>(std::stol(pid));
+    }
+    return -1;
+}
+
+// Root's views are mounted by the daemon itself (mount(2) with the /dev/fuse descriptor, no
+// mount(8) for /etc/mtab): the mount must look as libfuse made it, read-only for a read-only
+// view, and a daemon stopped by SIGTERM must take its mount with it.
+TEST_F(MountCommand, ReadOnlyMountLooksRightAndSigtermUnmounts) {
+    std::string mnt = tmp_.sub("mnt");
+    RunResult r = mount(lower_, mnt);
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    std::ifstream info("/proc/self/mountinfo");
+    std::string line, found;
+    while (std::getline(info, line))
+        if (line.find(" " + mnt + " ") != std::string::npos) found = line;
+    EXPECT_NE(found.find(" - fuse.overlayfuse overlayfuse "), std::string::npos) << found;
+    EXPECT_NE(found.find(" ro,"), std::string::npos) << "not mounted read-only: " << found;
+    EXPECT_NE(found.find("default_permissions"), std::string::npos) << found;
+    EXPECT_NE(found.find("allow_other"), std::string::npos) << found;
+    pid_t daemon = daemon_of(mnt);
+    ASSERT_GT(daemon, 0);
+    ASSERT_EQ(::kill(daemon, SIGTERM), 0);
+    // Waiting on another process: poll its mount, for at most 10 s.
+    for (int i = 0; i < 1000 && is_mount_point(mnt); ++i) ::usleep(10000);
+    EXPECT_FALSE(is_mount_point(mnt)) << "the view outlived its daemon";
     if (is_mount_point(mnt)) detach_mounts_under(mnt);
 }
 

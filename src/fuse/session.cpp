@@ -1,5 +1,8 @@
 #include "overlayfuse/fuse/session.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -9,6 +12,7 @@
 #include <mutex>
 
 #include "overlayfuse/error.hpp"
+#include "overlayfuse/unique_fd.hpp"
 #include "ops.hpp"
 
 namespace ovf::fuse {
@@ -83,6 +87,7 @@ void capture_log(enum fuse_log_level level, const char* fmt, va_list ap) {
 FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     : ctx_(std::make_unique<Context>()), opts_(std::move(opts)) {
     ctx_->engine = &engine;
+    writable_ = engine.writable();
     ctx_->timeout = opts_.cache_timeout;
     ctx_->passthrough.wanted = opts_.passthrough && !engine.writable() && ::geteuid() == 0;
     fuse_set_log_func(capture_log);
@@ -110,8 +115,39 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
 FuseSession::~FuseSession() {
     if (!se_) return;
     if (signals_set_) fuse_remove_signal_handlers(se_);
-    if (mounted_) fuse_session_unmount(se_);
+    if (!self_mounted_.empty()) {
+        // As libfuse does: a device with an error pending means the view was unmounted
+        // already (and the path may hold something else by now).
+        struct pollfd p{fuse_session_fd(se_), 0, 0};
+        bool gone = ::poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+        if (!gone) ::umount2(self_mounted_.c_str(), MNT_DETACH);
+    } else if (mounted_) {
+        fuse_session_unmount(se_);
+    }
     fuse_session_destroy(se_);
+}
+
+bool FuseSession::mount_directly(const std::string& mnt) {
+    // Options libfuse would turn into mount flags or pass through are only understood by
+    // libfuse itself: with any of them, let it mount.
+    if (::geteuid() != 0 || !opts_.fuse_args.empty() || opts_.debug) return false;
+    UniqueFd dev(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+    if (!dev) return false;
+    std::string data = "fd=" + std::to_string(dev.get()) + ",rootmode=40000,user_id=" +
+                       std::to_string(::getuid()) + ",group_id=" + std::to_string(::getgid()) +
+                       ",default_permissions";
+    if (opts_.allow_other) data += ",allow_other";
+    // Root's views allow device nodes and set-id programs, as in the constructor's options.
+    unsigned long flags = writable_ ? 0 : MS_RDONLY;
+    if (::mount(opts_.fsname.c_str(), mnt.c_str(), "fuse.overlayfuse", flags, data.c_str()) != 0) return false;
+    std::string devfd = "/dev/fd/" + std::to_string(dev.get());
+    if (fuse_session_mount(se_, devfd.c_str()) != 0) {
+        ::umount2(mnt.c_str(), MNT_DETACH);
+        return false;
+    }
+    dev.release();  // the session owns it now
+    self_mounted_ = mnt;
+    return true;
 }
 
 void FuseSession::mount(const std::string& mnt) {
@@ -119,7 +155,7 @@ void FuseSession::mount(const std::string& mnt) {
         std::lock_guard lock(g_log_mu);
         g_last_log.clear();
     }
-    if (fuse_session_mount(se_, mnt.c_str()) != 0) {
+    if (!mount_directly(mnt) && fuse_session_mount(se_, mnt.c_str()) != 0) {
         std::lock_guard lock(g_log_mu);
         throw UserError("cannot mount on " + mnt + ": " +
                         (g_last_log.empty() ? std::string("mount failed") : g_last_log));

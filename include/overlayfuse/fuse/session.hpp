@@ -41,10 +41,17 @@ public:
     struct Context;  // what every request handler reaches through fuse_req_userdata()
 
 private:
+    // Root mounts with mount(2) itself and hands libfuse the descriptor ("/dev/fd/N"):
+    // libfuse would also fork and exec mount(8) to update /etc/mtab, a symlink to
+    // /proc/self/mounts on every current system, which costs more than the mount itself.
+    bool mount_directly(const std::string& mnt);
+
     std::unique_ptr<Context> ctx_;
     FuseOptions opts_;
     ::fuse_session* se_ = nullptr;
+    bool writable_ = false;
     bool mounted_ = false;
+    std::string self_mounted_;  // the mount point, when mount_directly() mounted it
     bool signals_set_ = false;
 };
 
