@@ -13,12 +13,6 @@ namespace ovf::fuse::ops {
 
 namespace {
 
-struct DirHandle {
-    std::shared_ptr<const merge::Listing> listing;
-};
-
-DirHandle* handle(fuse_file_info* fi) { return reinterpret_cast<DirHandle*>(fi->fh); }
-
 constexpr off_t kDots = 2;
 
 struct stat dot_attr(fuse_req_t req, merge::Node& dir, off_t pos) {
@@ -32,7 +26,7 @@ struct stat dot_attr(fuse_req_t req, merge::Node& dir, off_t pos) {
 // Fills a reply buffer of SIZE bytes from offset OFF. ADD appends one entry at the position
 // it is given and returns the space it needed (more than was left: it did not fit).
 template <typename AddDot, typename AddEntry>
-void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi, AddDot add_dot,
+void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, AddDot add_dot,
           AddEntry add_entry) {
     merge::Node& dir = node(req, ino);
     // Not zero-filled: only the bytes the add functions write are sent.
@@ -44,12 +38,11 @@ void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
         if (need > size - used) return (void)fuse_reply_buf(req, data, used);
         used += need;
     }
-    // Read-only views have no handle (see opendir): the node's listing never changes.
-    std::shared_ptr<const merge::Listing> own;
-    if (!handle(fi)) {
-        if (int err = engine(req).listing(dir, &own); err < 0) return (void)fuse_reply_err(req, -err);
-    }
-    const merge::Listing& listing = handle(fi) ? *handle(fi)->listing : *own;
+    // No per-open handle (see opendir): the node keeps one listing for its whole life, and
+    // its slots never move, so offsets stay valid while names come and go.
+    std::shared_ptr<const merge::Listing> listing_ptr;
+    if (int err = engine(req).listing(dir, &listing_ptr); err < 0) return (void)fuse_reply_err(req, -err);
+    const merge::Listing& listing = *listing_ptr;
     for (size_t slot = static_cast<size_t>(off - kDots);;) {
         // A small batch at a time: enough for one reply, no lock held while adding.
         auto batch = listing.slice(slot, 64);
@@ -66,36 +59,17 @@ void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 
 }  // namespace
 
-void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-    if (!engine(req).writable()) {
-        // A read-only view's listings never change: ENOSYS makes the kernel stop sending
-        // OPENDIR and RELEASEDIR for good (two round trips per directory visited) and cache
-        // listings as if FOPEN_CACHE_DIR and FOPEN_KEEP_CACHE had been set.
-        fuse_reply_err(req, ENOSYS);
-        return;
-    }
-    auto h = std::make_unique<DirHandle>();
-    int err = engine(req).listing(node(req, ino), &h->listing);
-    if (err < 0) {
-        fuse_reply_err(req, -err);
-        return;
-    }
-    fi->fh = reinterpret_cast<uint64_t>(h.get());
-    // Let the kernel keep listings: lowers never change, and every change to the upper goes
-    // through the kernel, which drops a directory's cached listing when it changes it.
-    fi->cache_readdir = 1;
-    fi->keep_cache = 1;
-    if (fuse_reply_open(req, fi) == 0) h.release();
-}
-
-void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-    delete handle(fi);
-    fuse_reply_err(req, 0);
+void opendir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+    // ENOSYS makes the kernel stop sending OPENDIR and RELEASEDIR for good (two round trips
+    // per directory visited) and cache listings as with FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE:
+    // lowers never change, and every change to the upper goes through the kernel, which
+    // drops a directory's cached listing when it changes it. readdir needs no handle.
+    fuse_reply_err(req, ENOSYS);
 }
 
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     fill(
-        req, ino, size, off, fi,
+        req, ino, size, off,
         [&](merge::Node& dir, off_t pos, char* buf, size_t left) {
             struct stat st = dot_attr(req, dir, pos);
             return fuse_add_direntry(req, buf, left, pos == 0 ? "." : "..", &st, pos + 1);
@@ -110,7 +84,7 @@ void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
 
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     fill(
-        req, ino, size, off, fi,
+        req, ino, size, off,
         [&](merge::Node& dir, off_t pos, char* buf, size_t left) {
             fuse_entry_param e{};  // ino 0: a name only, the kernel looks it up itself
             e.attr = dot_attr(req, dir, pos);

@@ -79,7 +79,6 @@ void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
-void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void statfs(fuse_req_t req, fuse_ino_t ino);

@@ -34,7 +34,6 @@ const fuse_lowlevel_ops& operations() {
         x.opendir = ops::opendir;
         x.readdir = ops::readdir;
         x.readdirplus = ops::readdirplus;
-        x.releasedir = ops::releasedir;
         x.getxattr = ops::getxattr;
         x.listxattr = ops::listxattr;
         x.statfs = ops::statfs;
