@@ -38,7 +38,7 @@ using ovf::store::MarkerForm;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: ovf-mksample [--markers kernel|files] ROOT\n"
+    "usage: ovf-mksample [--markers kernel|files] [--deep N] ROOT\n"
     "\n"
     "Builds a Docker overlay2 store with the images sample/base:1.0 and sample/app:latest\n"
     "under ROOT (created if missing; an existing store there is extended), without Docker.\n"
@@ -46,7 +46,9 @@ constexpr const char* kUsage =
     "  --markers kernel   whiteouts as char devices 0/0, opaque dirs as trusted.overlay.opaque\n"
     "                     (needs root; the default for root)\n"
     "  --markers files    whiteouts as .wh.NAME files, opaque dirs as .wh..wh..opq files\n"
-    "                     (the default for other users)\n";
+    "                     (the default for other users)\n"
+    "  --deep N           also build sample/deep:latest, an image of N layers (1-1000), for\n"
+    "                     mount-time measurements (bench/mount-image.sh)\n";
 
 constexpr time_t kSampleTime = 1704067200;  // 2024-01-01T00:00:00Z
 constexpr const char* kSampleCreated = "2024-01-01T00:00:00Z";
@@ -196,6 +198,19 @@ fs::path app_layer(const fs::path& scratch, bool kernel) {
     return l.root();
 }
 
+// Layer I of the deep image: its own directory and file, a new copy of one shared file, and
+// every tenth layer deletes what the layer before it added.
+fs::path deep_layer(const fs::path& scratch, bool kernel, int i) {
+    LayerWriter l(scratch / ("deep-" + std::to_string(i)), kernel);
+    std::string n = std::to_string(i);
+    l.dir("etc/deep");
+    l.file("etc/deep/version", n + "\n");
+    l.file("usr/lib/deep/l" + n + "/data", "layer " + n + "\n");
+    if (i % 10 == 0 && i > 0) l.whiteout("usr/lib/deep/l" + std::to_string(i - 1));
+    l.finish();
+    return l.root();
+}
+
 int usage_error(const char* msg) {
     std::fprintf(stderr, "ovf-mksample: %s\n%s", msg, kUsage);
     return 2;
@@ -206,6 +221,7 @@ int usage_error(const char* msg) {
 int main(int argc, char** argv) {
     MarkerForm form = MarkerForm::automatic;
     std::string root_arg;
+    int deep = 0;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "-h" || a == "--help") {
@@ -216,6 +232,9 @@ int main(int argc, char** argv) {
             if (v == "kernel") form = MarkerForm::kernel;
             else if (v == "files") form = MarkerForm::aufs_files;
             else return usage_error("--markers takes 'kernel' or 'files'");
+        } else if (a == "--deep") {
+            deep = i + 1 < argc ? std::atoi(argv[++i]) : 0;
+            if (deep < 1 || deep > 1000) return usage_error("--deep takes a number of layers, 1 to 1000");
         } else if (!a.empty() && a[0] == '-') {
             return usage_error(("unknown option " + a).c_str());
         } else if (!root_arg.empty()) {
@@ -273,6 +292,14 @@ int main(int argc, char** argv) {
         };
         show("sample/base:1.0  ", built_base);
         show("sample/app:latest", built_app);
+        if (deep > 0) {
+            ovf::store::ImageSpec d;
+            for (int i = 0; i < deep; ++i) d.layers.push_back(deep_layer(scratch.path(), kernel, i));
+            d.references = {"sample/deep:latest"};
+            d.created = kAppCreated;
+            auto built = builder.add_image(d);
+            std::printf("sample/deep:latest  %s  (%d layers)\n", built.id.c_str(), deep);
+        }
         for (const auto& n : builder.notes()) std::printf("note: %s\n", n.c_str());
         std::printf("\nTry:\n  overlayfuse images --root %s\n  overlayfuse inspect --root %s sample/base:1.0\n"
                     "  overlayfuse mount --root %s sample/app:latest MNT\n",
