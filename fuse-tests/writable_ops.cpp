@@ -544,16 +544,9 @@ struct StateEntry {
 };
 
 void list_state(const std::string& root, const std::string& rel, int depth, std::vector<StateEntry>& out) {
-    DIR* d = ::opendir((root + (rel.empty() ? "" : "/" + rel)).c_str());
-    if (!d) return;
-    std::vector<std::string> names;
-    while (struct dirent* de = ::readdir(d)) {
-        std::string n = de->d_name;
-        if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    for (const auto& n : names) {
+    auto names = sorted_names(root + (rel.empty() ? "" : "/" + rel));
+    if (!names) return;
+    for (const auto& n : *names) {
         std::string p = rel.empty() ? n : rel + "/" + n;
         struct stat st;
         if (::lstat((root + "/" + p).c_str(), &st) != 0) continue;

@@ -359,19 +359,12 @@ struct Walker {
         if (o.xattrs) line << xattr_field(full, o);
         out[rel] = line.str();
         if (!dir) return;
-        DIR* d = ::opendir(full.c_str());
-        if (!d) {
+        auto names = sorted_names(full);
+        if (!names) {
             out[rel] += " !opendir=" + errno_name(errno);
             return;
         }
-        std::vector<std::string> names;
-        while (struct dirent* de = ::readdir(d)) {
-            std::string n = de->d_name;
-            if (n != "." && n != "..") names.push_back(n);
-        }
-        ::closedir(d);
-        std::sort(names.begin(), names.end());
-        for (const auto& n : names) {
+        for (const auto& n : *names) {
             std::string child_rel = (rel == "/" ? "" : rel) + "/" + escape_name(n);
             if (excluded(child_rel)) continue;
             entry(full + "/" + n, child_rel);
@@ -428,16 +421,22 @@ std::optional<std::string> read_file(const std::string& path) {
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-int count_entries(const std::string& dir) {
+std::optional<std::vector<std::string>> sorted_names(const std::string& dir) {
     DIR* d = ::opendir(dir.c_str());
-    if (!d) return -1;
-    int n = 0;
+    if (!d) return std::nullopt;
+    std::vector<std::string> names;
     while (struct dirent* de = ::readdir(d)) {
-        std::string s = de->d_name;
-        if (s != "." && s != "..") ++n;
+        std::string n = de->d_name;
+        if (n != "." && n != "..") names.push_back(n);
     }
     ::closedir(d);
-    return n;
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+int count_entries(const std::string& dir) {
+    auto names = sorted_names(dir);
+    return names ? static_cast<int>(names->size()) : -1;
 }
 
 int count_work_leftovers(const std::string& work_work) {

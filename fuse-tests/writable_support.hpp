@@ -154,6 +154,8 @@ int64_t now_seconds();
 
 // Content of a whole file, or nullopt.
 std::optional<std::string> read_file(const std::string& path);
+// The names in DIR (without . and ..), sorted; nullopt when it cannot be read (errno set).
+std::optional<std::vector<std::string>> sorted_names(const std::string& dir);
 // Count of entries in DIR (without . and ..), -1 when unreadable.
 int count_entries(const std::string& dir);
 // Entries of a live view's WORK/work other than the whiteout device that whiteouts are
