@@ -741,15 +741,6 @@ TEST(DockerContainerWritable, UpperLeavesTheContainersLayersUntouched) {
 // ---------------------------------------------------------------------------------------------
 // Errors.
 
-::testing::AssertionResult one_line(const std::string& err) {
-    std::string t = ovfd::trim(err);
-    if (t.empty()) return ::testing::AssertionFailure() << "stderr is empty";
-    if (t.find('\n') != std::string::npos) {
-        return ::testing::AssertionFailure() << "stderr has several lines:\n" << err;
-    }
-    return ::testing::AssertionSuccess();
-}
-
 TEST(DockerContainerErrors, UnknownContainerFailsWithOneLine) {
     OVFD_REQUIRE_DOCKER();
     for (const std::string& name : {unique_name("does-not-exist"), std::string("No_Such_Container"),
@@ -764,7 +755,7 @@ TEST(DockerContainerErrors, UnknownContainerFailsWithOneLine) {
         args.push_back(mnt);
         ovft::RunResult r = ovfd::overlayfuse(args);
         EXPECT_NE(r.exit_code, 0) << r.describe();
-        EXPECT_TRUE(one_line(r.err)) << r.describe();
+        EXPECT_TRUE(ovfd::one_line(r.err)) << r.describe();
         EXPECT_NE(r.err.find("'" + name + "'"), std::string::npos) << "does not name it: " << r.err;
         EXPECT_FALSE(ovft::is_mount_point(mnt));
     }
@@ -782,24 +773,18 @@ public:
         fs::create_directories(root_ + "/image");
         fs::create_directories(root_ + "/overlay2/l");
         fs::create_directories(root_ + "/containers");
-        cp({src + "/image/overlay2", root_ + "/image/"});
-        cp({src + "/containers/" + ctr.id(), root_ + "/containers/"});
+        ovfd::copy_preserving({src + "/image/overlay2", root_ + "/image/"});
+        ovfd::copy_preserving({src + "/containers/" + ctr.id(), root_ + "/containers/"});
         for (const auto& diff : ctr.layers_top_first()) {
             fs::path layer = fs::path(diff).parent_path();
-            cp({layer.string(), root_ + "/overlay2/"});
-            cp({src + "/overlay2/l/" + read_small(layer / "link"), root_ + "/overlay2/l/"});
+            ovfd::copy_preserving({layer.string(), root_ + "/overlay2/"});
+            ovfd::copy_preserving({src + "/overlay2/l/" + read_small(layer / "link"), root_ + "/overlay2/l/"});
         }
     }
     const std::string& root() const { return root_; }
     const ovft::TempDir& tmp() const { return tmp_; }
 
 private:
-    static void cp(const std::vector<std::string>& args) {
-        std::vector<std::string> argv = {"cp", "-a"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        ovft::RunResult r = ovft::run(argv);
-        if (r.exit_code != 0) throw std::runtime_error(r.describe());
-    }
     ovft::TempDir tmp_;
     std::string root_;
 };
@@ -830,7 +815,7 @@ TEST(DockerContainerErrors, MissingOwnLayerIsAOneLineErrorNamingThePath) {
         std::vector<std::string> args = {"mount", "--root", copy.root(), ref, mnt};
         ovft::RunResult r = ovfd::overlayfuse(args);
         EXPECT_NE(r.exit_code, 0) << r.describe();
-        EXPECT_TRUE(one_line(r.err)) << r.describe();
+        EXPECT_TRUE(ovfd::one_line(r.err)) << r.describe();
         EXPECT_NE(r.err.find(own), std::string::npos) << "does not name " << own << ": " << r.err;
         EXPECT_FALSE(ovft::is_mount_point(mnt));
     }
@@ -840,7 +825,7 @@ TEST(DockerContainerErrors, MissingOwnLayerIsAOneLineErrorNamingThePath) {
     std::string mnt = copy.tmp().sub("mnt2");
     ovft::RunResult r = ovfd::overlayfuse({"mount", "--root", copy.root(), ctr.name(), mnt});
     EXPECT_NE(r.exit_code, 0) << r.describe();
-    EXPECT_TRUE(one_line(r.err)) << r.describe();
+    EXPECT_TRUE(ovfd::one_line(r.err)) << r.describe();
     EXPECT_NE(r.err.find(meta), std::string::npos) << "does not name " << meta << ": " << r.err;
     EXPECT_FALSE(ovft::is_mount_point(mnt));
 }
@@ -861,7 +846,7 @@ TEST(DockerContainerErrors, MissingInitLayerIsAnError) {
     ovft::RunResult r = ovfd::overlayfuse({"mount", "--root", copy.root(), ctr.name(), mnt});
     if (ovft::is_mount_point(mnt)) ::umount2(mnt.c_str(), MNT_DETACH);
     EXPECT_NE(r.exit_code, 0) << "mounted without the init layer";
-    EXPECT_TRUE(one_line(r.err)) << r.describe();
+    EXPECT_TRUE(ovfd::one_line(r.err)) << r.describe();
     EXPECT_NE(r.err.find(init), std::string::npos) << "does not name " << init << ": " << r.err;
 }
 

@@ -55,6 +55,22 @@ std::string trim(const std::string& s) {
     return s.substr(b, e - b + 1);
 }
 
+void copy_preserving(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"cp", "-a"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    ovft::RunResult r = ovft::run(argv);
+    if (r.exit_code != 0) throw std::runtime_error(r.describe());
+}
+
+::testing::AssertionResult one_line(const std::string& err) {
+    std::string t = trim(err);
+    if (t.empty()) return ::testing::AssertionFailure() << "stderr is empty";
+    if (t.find('\n') != std::string::npos) {
+        return ::testing::AssertionFailure() << "stderr has several lines:\n" << err;
+    }
+    return ::testing::AssertionSuccess();
+}
+
 const std::vector<TestImage>& test_images() {
     // One entry per Dockerfile in fuse-tests/docker-images/, the imported base and the loaded
     // image (make-loaded.sh); "shared" has exactly the layers of "meta" (a LABEL adds none).

@@ -3,6 +3,8 @@
 // test images (fuse-tests/docker-images/), and each test compares overlayfuse's view of an image
 // with what Docker itself exports and with the kernel overlay mounted over the same layer
 // directories. See docs/testing-docker.md.
+#include <gtest/gtest.h>
+
 #include <map>
 #include <ostream>
 #include <optional>
@@ -138,6 +140,12 @@ std::vector<std::string> split(const std::string& s, char sep);
 // Non-empty lines of S.
 std::vector<std::string> lines(const std::string& s);
 std::string trim(const std::string& s);
+
+// `cp -a ARGS...`, throwing on failure: as root it keeps owners, modes, hard links and every
+// xattr, trusted.* included (the tests that copy a store elsewhere).
+void copy_preserving(const std::vector<std::string>& args);
+// A stderr that is exactly one non-empty line.
+::testing::AssertionResult one_line(const std::string& err);
 
 }  // namespace ovfd
 

@@ -62,16 +62,6 @@ std::string unique_prefix(const std::string& id, size_t min) {
     return id;
 }
 
-// A stderr that is exactly one non-empty line.
-::testing::AssertionResult one_line(const std::string& err) {
-    std::string t = ovfd::trim(err);
-    if (t.empty()) return ::testing::AssertionFailure() << "stderr is empty";
-    if (t.find('\n') != std::string::npos) {
-        return ::testing::AssertionFailure() << "stderr has several lines:\n" << err;
-    }
-    return ::testing::AssertionSuccess();
-}
-
 // Looks KEYS up in OBJ (the first that exists), as a string.
 std::string field(const json& obj, std::initializer_list<const char*> keys) {
     for (const char* k : keys) {
@@ -146,14 +136,14 @@ TEST(DockerRefs, UnknownImageFailsWithOneLine) {
         std::string mnt = tmp.sub("mnt");
         ovft::RunResult r = ovfd::overlayfuse(with_root({"mount", ref, mnt}));
         EXPECT_NE(r.exit_code, 0) << r.describe();
-        EXPECT_TRUE(one_line(r.err)) << r.describe();
+        EXPECT_TRUE(ovfd::one_line(r.err)) << r.describe();
         EXPECT_NE(r.err.find(hex_of(ref)), std::string::npos) << "message does not name the image: " << r.err;
         EXPECT_FALSE(ovft::is_mount_point(mnt)) << "a failed mount left " << mnt << " mounted";
         if (ovft::is_mount_point(mnt)) ovft::detach_mounts_under(tmp.path());
 
         ovft::RunResult i = ovfd::overlayfuse(with_root({"inspect", ref}));
         EXPECT_NE(i.exit_code, 0) << i.describe();
-        EXPECT_TRUE(one_line(i.err)) << i.describe();
+        EXPECT_TRUE(ovfd::one_line(i.err)) << i.describe();
     }
 }
 
@@ -183,7 +173,7 @@ TEST(DockerRefs, AmbiguousPrefixFailsAndListsCandidates) {
     std::string mnt = tmp.sub("mnt");
     ovft::RunResult r = ovfd::overlayfuse(with_root({"mount", best, mnt}));
     EXPECT_NE(r.exit_code, 0) << r.describe();
-    EXPECT_TRUE(one_line(r.err)) << r.describe();
+    EXPECT_TRUE(ovfd::one_line(r.err)) << r.describe();
     EXPECT_FALSE(ovft::is_mount_point(mnt));
     for (const auto& c : candidates) {
         EXPECT_NE(r.err.find(c.substr(0, 12)), std::string::npos)
@@ -298,7 +288,7 @@ TEST(DockerRefs, UmountAndDoubleMount) {
     // A second mount on a mounted directory is refused, and the first one keeps working.
     ovft::RunResult again = ovfd::overlayfuse(with_root({"mount", "ovf-test/deletes:1", mnt}));
     EXPECT_NE(again.exit_code, 0) << again.describe();
-    EXPECT_TRUE(one_line(again.err)) << again.describe();
+    EXPECT_TRUE(ovfd::one_line(again.err)) << again.describe();
     EXPECT_TRUE(exists(mnt + "/bin/busybox"));
     EXPECT_FALSE(exists(mnt + "/data/tree/a/again")) << "the second mount went on top";
     ovft::RunResult u = ovfd::overlayfuse({"umount", mnt});

@@ -56,12 +56,12 @@ public:
         std::string src = ovfd::docker_root();
         fs::create_directories(root_ + "/image");
         fs::create_directories(root_ + "/overlay2/l");
-        cp({src + "/image/overlay2", root_ + "/image/"});
+        ovfd::copy_preserving({src + "/image/overlay2", root_ + "/image/"});
         for (const auto& diff : ovfd::docker_image(image).layer_dirs_top_first) {
             fs::path layer = fs::path(diff).parent_path();
-            cp({layer.string(), root_ + "/overlay2/"});
+            ovfd::copy_preserving({layer.string(), root_ + "/overlay2/"});
             std::string link = read_small(layer / "link");
-            cp({src + "/overlay2/l/" + link, root_ + "/overlay2/l/"});
+            ovfd::copy_preserving({src + "/overlay2/l/" + link, root_ + "/overlay2/l/"});
             layers_.push_back(root_ + "/overlay2/" + layer.filename().string());
         }
         ovft::RunResult r = ovft::run({"chmod", "-R", "a+rX", root_});
@@ -82,13 +82,6 @@ public:
     }
 
 private:
-    static void cp(const std::vector<std::string>& args) {
-        // -a as root keeps owners, modes, hard links and every xattr, trusted.* included.
-        std::vector<std::string> argv = {"cp", "-a"};
-        argv.insert(argv.end(), args.begin(), args.end());
-        ovft::RunResult r = ovft::run(argv);
-        if (r.exit_code != 0) throw std::runtime_error(r.describe());
-    }
     ovft::TempDir tmp_;
     std::string root_;
     std::vector<std::string> layers_;
