@@ -52,8 +52,10 @@ const char kMountUsage[] =
     "      allow_other     let other users in (default when mounted by root)\n"
     "      timeout=SECS    how long the kernel may cache entries and attributes (86400)\n"
     "      max_threads=N   request threads (libfuse default)\n"
-    "      passthrough=off serve reads through the daemon even where the kernel could read\n"
-    "                      the layer files itself (FUSE passthrough, libfuse >= 3.17)\n"
+    "      data=MODE       how a read-only view serves file data (docs/data-path.md):\n"
+    "                      cache (default): no round trip per open, the kernel keeps pages;\n"
+    "                      passthrough: the kernel reads the layer files (root, libfuse\n"
+    "                      >= 3.17); daemon: every open and read goes through the daemon\n"
     "      redirect_dir=on rename directories of lower layers in place (overlay.redirect),\n"
     "                      as the kernel does with redirect_dir=on; default off: EXDEV\n"
     "      other options are passed to libfuse (see mount.fuse3(8))\n";
@@ -102,8 +104,13 @@ void parse_o(MountArgs& a, const std::string& opts) {
             a.fuse.cache_timeout = std::stod(o.substr(8));
         } else if (o.rfind("max_threads=", 0) == 0) {
             a.fuse.max_threads = static_cast<unsigned>(std::stoul(o.substr(12)));
-        } else if (o == "passthrough=on" || o == "passthrough=off") {
-            a.fuse.passthrough = o == "passthrough=on";
+        } else if (o == "data=cache" || o == "data=passthrough" || o == "data=daemon") {
+            a.fuse.data = o == "data=cache"         ? fuse::FuseOptions::DataPath::Cache
+                          : o == "data=passthrough" ? fuse::FuseOptions::DataPath::Passthrough
+                                                    : fuse::FuseOptions::DataPath::Daemon;
+        } else if (o == "passthrough=on" || o == "passthrough=off") {  // before data=
+            a.fuse.data = o == "passthrough=on" ? fuse::FuseOptions::DataPath::Passthrough
+                                                : fuse::FuseOptions::DataPath::Daemon;
         } else if (o == "redirect_dir=on" || o == "redirect_dir=off") {
             a.redirect_dir = o == "redirect_dir=on";
         } else if (o == "ro") {

@@ -6,6 +6,10 @@
 namespace ovf::fuse::ops {
 
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+    if (ctx(req).no_open) {
+        fuse_reply_err(req, ENOSYS);  // no more OPEN or RELEASE on this mount (see ReadFds)
+        return;
+    }
     int fd = engine(req).open(node(req, ino), fi->flags);
     if (fd < 0) {
         fuse_reply_err(req, -fd);

@@ -21,6 +21,10 @@ void write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec* in, off_t off, fuse_file
 }
 
 void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    if (ctx(req).no_open) {  // no descriptor of ours behind the file: stop FLUSH altogether
+        fuse_reply_err(req, ENOSYS);
+        return;
+    }
     // close() of a duplicate: what a close on a local file would do (POSIX locks, NFS-style
     // write-back errors), without closing the handle itself.
     int dup = ::dup(static_cast<int>(fi->fh));

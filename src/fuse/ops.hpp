@@ -5,6 +5,8 @@
 #include <fuse_lowlevel.h>
 
 #include <atomic>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -34,10 +36,32 @@ private:
     std::unordered_map<int, const merge::Node*> by_fd_;
 };
 
+// Read-only views may answer OPEN with ENOSYS: the kernel then stops sending OPEN and
+// RELEASE altogether and keeps every file's pages across opens, so a file read again costs
+// no round trip at all. Its first READs come without a descriptor of ours; these are kept
+// for the files read last, so a large file is not reopened for every READ.
+class ReadFds {
+public:
+    // Sets FD to a descriptor open for reading NODE's file; 0 or -errno.
+    int get(merge::Engine& engine, merge::Node& node, std::shared_ptr<const UniqueFd>& fd);
+
+private:
+    static constexpr size_t kMax = 64;  // more than the kernel's parallel readers of files
+    struct Entry {
+        const merge::Node* node;
+        std::weak_ptr<const merge::Node> owner;
+        std::shared_ptr<const UniqueFd> fd;
+    };
+    std::mutex mu_;
+    std::list<Entry> lru_;  // most recent first; short, so a scan beats a map
+};
+
 struct FuseSession::Context {
     merge::Engine* engine = nullptr;
     double timeout = 0;
     Passthrough passthrough;
+    bool no_open = false;  // answer OPEN with ENOSYS and read through read_fds
+    ReadFds read_fds;
 };
 
 

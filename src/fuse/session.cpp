@@ -88,7 +88,9 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     ctx_->engine = &engine;
     writable_ = engine.writable();
     ctx_->timeout = opts_.cache_timeout;
-    ctx_->passthrough.wanted = opts_.passthrough && !engine.writable() && ::geteuid() == 0;
+    using DataPath = FuseOptions::DataPath;
+    ctx_->passthrough.wanted = opts_.data == DataPath::Passthrough && !writable_ && ::geteuid() == 0;
+    ctx_->no_open = opts_.data == DataPath::Cache && !writable_;
     fuse_set_log_func(capture_log);
 
     std::string o = std::string(engine.writable() ? "rw" : "ro") +

@@ -18,9 +18,15 @@ struct FuseOptions {
     // and pages for as long as it likes; this is the entry/attr timeout in seconds.
     double cache_timeout = 86400.0;
     unsigned max_threads = 0;            // 0: libfuse's default for the multi-threaded loop
-    // FUSE passthrough for reads of read-only views, where libfuse and the kernel allow it
-    // (libfuse >= 3.17, Linux >= 6.9, CAP_SYS_ADMIN); otherwise reads are spliced.
-    bool passthrough = true;
+    // How a read-only view serves file data (writable views always use Daemon):
+    //  Cache:       OPEN is answered ENOSYS, so the kernel never sends OPEN, FLUSH or RELEASE
+    //               again and keeps each file's pages; a page is read from the layer once.
+    //  Passthrough: every open is answered and the kernel reads the layer file itself (FUSE
+    //               passthrough: libfuse >= 3.17, Linux >= 6.9, CAP_SYS_ADMIN; else Daemon).
+    //               No second copy of the data in the page cache, two round trips per open.
+    //  Daemon:      every open is answered and reads are spliced from the layer file.
+    enum class DataPath { Cache, Passthrough, Daemon };
+    DataPath data = DataPath::Cache;
     std::vector<std::string> fuse_args;  // further -o options handed to libfuse as they are
 };
 
