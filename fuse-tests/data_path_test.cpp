@@ -1,6 +1,8 @@
 // How a read-only view serves file data (-o data=, docs/data-path.md), seen from the requests
 // the kernel sends: in the default cache mode one OPEN and at most one FLUSH in the mount's
 // life (both answered ENOSYS) and never a RELEASE; with data=daemon one OPEN per open(2).
+// And READ replies must be spliced even when the daemon cannot grow pipes past
+// /proc/sys/fs/pipe-max-size.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -131,6 +133,58 @@ TEST_F(DataPath, DaemonModeAnswersEveryOpen) {
     EXPECT_EQ(content, "lower file\nlower file\nlower file\n");
     EXPECT_EQ(count(trace, "OPEN"), 3u);
     EXPECT_EQ(count(trace, "RELEASE"), 3u);
+}
+
+// Regression: without CAP_SYS_RESOURCE no pipe grows past pipe-max-size (1 MiB), libfuse's
+// request buffer (1 MiB + a page) could not be spliced, and its failed attempt left every
+// pipe at 64 KiB: each READ reply was then copied through the daemon's memory. The pipe could
+// also be sized for the wrong buffer by a worker that started while INIT was being answered.
+TEST_F(DataPath, ReadsAreSplicedWithoutCapSysResource) {
+    if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
+    // Read-only in both modes that read through the daemon, and writable (where requests are
+    // spliced in too, so libfuse also needs a pipe for its whole request buffer).
+    std::string upper = tmp_.sub("upper"), work = tmp_.sub("work");
+    const std::vector<std::vector<std::string>> setups = {
+        {"-o", "data=cache"}, {"-o", "data=daemon"}, {"--upper", upper, "--work", work}};
+    for (const auto& setup : setups) {
+        SCOPED_TRACE(setup.front() + " " + setup.back());
+        std::vector<std::string> argv = {"/usr/bin/setpriv", "--bounding-set", "-sys_resource",
+                                         overlayfuse_bin(), "mount", "-f", "--lower", lower_};
+        argv.insert(argv.end(), setup.begin(), setup.end());
+        argv.push_back(mnt_);
+        pid_t daemon = start(argv);
+        ASSERT_TRUE(is_mount_point(mnt_));
+        // Bytes the daemon read with read(2) and its kin: a spliced reply adds none.
+        auto rchar = [&] {
+            std::ifstream in("/proc/" + std::to_string(daemon) + "/io");
+            for (std::string key; in >> key;) {
+                long value = 0;
+                in >> value;
+                if (key == "rchar:") return value;
+            }
+            return -1L;
+        };
+        auto read_all = [&](const std::string& rel) {
+            std::string got(big_.size(), '\0');
+            int fd = ::open((mnt_ + "/" + rel).c_str(), O_RDONLY);
+            EXPECT_GE(fd, 0) << rel;
+            size_t done = 0;
+            for (ssize_t n; fd >= 0 && done < got.size() && (n = ::read(fd, &got[done], got.size() - done)) > 0;)
+                done += static_cast<size_t>(n);
+            if (fd >= 0) ::close(fd);
+            got.resize(done);
+            return got;
+        };
+        // The same read first, so that the daemon's threads, stacks and heap are all there:
+        // only what each reply costs is measured.
+        EXPECT_TRUE(read_all("warm-up") == big_) << "wrong data";
+        long before = rchar();
+        EXPECT_TRUE(read_all("big") == big_) << "wrong data";
+        long copied = rchar() - before;
+        // Copying reads all 32 MiB into the daemon; splicing reads only the requests.
+        EXPECT_LT(copied, 1L << 20) << "the daemon copied READ replies instead of splicing them";
+        stop(daemon);
+    }
 }
 
 }  // namespace

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cstdio>
+
 #include "ops.hpp"
 
 namespace ovf::fuse::ops {
@@ -22,6 +25,23 @@ void unwant(fuse_conn_info* conn, uint64_t cap) {
 #endif
 }
 
+// libfuse splices a READ's data through a per-thread pipe, which it must grow to the reply's
+// size plus a few pages. A process without CAP_SYS_RESOURCE cannot grow a pipe past
+// /proc/sys/fs/pipe-max-size (1 MiB), and once growing fails libfuse (3.17) never grows that
+// pipe again: every later reply of the thread is copied through the daemon's memory. So requests are kept small enough for
+// the pipe that can be had: max_write also sets the kernel's max_pages, the READ size limit.
+unsigned splice_safe_max_write() {
+    constexpr unsigned kPage = 4096;
+    unsigned long pipe_max = 1u << 20;
+    if (FILE* f = std::fopen("/proc/sys/fs/pipe-max-size", "re")) {
+        if (std::fscanf(f, "%lu", &pipe_max) != 1) pipe_max = 1u << 20;
+        std::fclose(f);
+    }
+    // libfuse's estimate of the pipe a reply needs: the data plus (header, data, 1) pages.
+    unsigned long pages = pipe_max / kPage;
+    return static_cast<unsigned>((pages > 36 ? pages - 4 : 32) * kPage);
+}
+
 }  // namespace
 
 void init(void* userdata, fuse_conn_info* conn) {
@@ -34,9 +54,15 @@ void init(void* userdata, fuse_conn_info* conn) {
     want(conn, FUSE_CAP_READDIRPLUS);
     want(conn, FUSE_CAP_READDIRPLUS_AUTO);
     want(conn, FUSE_CAP_ASYNC_READ);
-    // Writes arrive spliced; O_TRUNC comes with open, so copy-up can skip the old data.
-    want(conn, FUSE_CAP_SPLICE_READ);
-    want(conn, FUSE_CAP_ATOMIC_O_TRUNC);
+    conn->max_write = std::min(conn->max_write, splice_safe_max_write());
+    if (c->engine->writable()) {
+        // Writes arrive spliced; O_TRUNC comes with open, so copy-up can skip the old data.
+        want(conn, FUSE_CAP_SPLICE_READ);
+        want(conn, FUSE_CAP_ATOMIC_O_TRUNC);
+    } else {
+        // No WRITE ever comes: splicing requests in would cost a second syscall for each.
+        unwant(conn, FUSE_CAP_SPLICE_READ);
+    }
     // Lowers never change: page cache validity does not need mtime checks on every getattr.
     unwant(conn, FUSE_CAP_AUTO_INVAL_DATA);
 #ifdef OVERLAYFUSE_HAVE_PASSTHROUGH

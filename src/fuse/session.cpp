@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "overlayfuse/error.hpp"
@@ -188,11 +190,29 @@ void reserve_descriptor_table() {
     if (::dup2(STDERR_FILENO, top) == top) ::close(top);
 }
 
+// The first request is always INIT. The multi-threaded loop starts a second worker as soon as
+// the first one takes a request, and that worker creates its splice pipe while INIT is still
+// being answered: sized for libfuse's initial 1 MiB-and-a-page buffer, not for the max_write
+// init() settles on. Without CAP_SYS_RESOURCE that growth fails, and libfuse never grows that
+// thread's pipe again, so every READ it answers is copied instead of spliced (see
+// docs/data-path.md). Answering INIT here, before any worker exists, avoids the race.
+void answer_init(::fuse_session* se) {
+    fuse_buf buf{};
+    int res;
+    do {
+        res = fuse_session_receive_buf(se, &buf);
+    } while (res == -EINTR && !fuse_session_exited(se));
+    if (res > 0) fuse_session_process_buf(se, &buf);
+    std::free(buf.mem);
+}
+
 }  // namespace
 
 int FuseSession::serve() {
     reserve_descriptor_table();
     if (fuse_set_signal_handlers(se_) == 0) signals_set_ = true;
+    answer_init(se_);
+    if (fuse_session_exited(se_)) return 0;
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_clone_fd(cfg, 0);
     if (opts_.max_threads) fuse_loop_cfg_set_max_threads(cfg, opts_.max_threads);
