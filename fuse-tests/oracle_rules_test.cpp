@@ -388,6 +388,28 @@ TEST_P(Rules, BigDirectorySpreadOverLayers) {
     EXPECT_TRUE(has(c.view_dump, "/big/n1"));
 }
 
+// Past 4,096 entries the daemon sends the rest of a listing as names only (the kernel looks
+// them up when asked; see op_readdir.cpp): types, whiteouts and merged subdirectories of the
+// later entries must come out the same.
+TEST_P(Rules, HugeDirectoryListedPartlyByNameOnly) {
+    LayerStack s;
+    for (int layer = 0; layer < 3; ++layer) {
+        Layer& l = s.add_layer();
+        for (int i = layer; i < 6000; i += 3) l.file("huge/n" + std::to_string(i), std::to_string(i));
+        for (int i = 0; i < layer * 300; ++i) l.whiteout("huge/n" + std::to_string(i * 3 + 1));
+        l.file("huge/zz-dir/from" + std::to_string(layer), "d");
+        l.symlink("huge/zz-link" + std::to_string(layer), "n" + std::to_string(layer));
+    }
+    s.layers[2].opaque_dir("huge/zz-opaque");
+    s.layers[1].file("huge/zz-opaque/hidden", "h");
+    s.layers[2].file("huge/zz-opaque/shown", "s");
+    auto c = check(s);
+    EXPECT_FALSE(has(c.view_dump, "/huge/n1"));
+    EXPECT_TRUE(has(c.view_dump, "/huge/n5999"));
+    EXPECT_TRUE(has(c.view_dump, "/huge/zz-dir/from0"));
+    EXPECT_FALSE(has(c.view_dump, "/huge/zz-opaque/hidden"));
+}
+
 // An opaque marker where there is nothing below to hide (bottom layer, or a directory only one
 // layer has) changes nothing, and the marker itself is still never shown.
 TEST_P(Rules, OpaqueMarkerWithNothingBelowIsHiddenAndHarmless) {

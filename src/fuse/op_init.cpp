@@ -52,7 +52,7 @@ void init(void* userdata, fuse_conn_info* conn) {
     want(conn, FUSE_CAP_PARALLEL_DIROPS);
     want(conn, FUSE_CAP_CACHE_SYMLINKS);
     want(conn, FUSE_CAP_READDIRPLUS);
-    want(conn, FUSE_CAP_READDIRPLUS_AUTO);
+    unwant(conn, FUSE_CAP_READDIRPLUS_AUTO);  // readdirplus decides (see op_readdir.cpp)
     want(conn, FUSE_CAP_ASYNC_READ);
     conn->max_write = std::min(conn->max_write, splice_safe_max_write());
     if (c->engine->writable()) {

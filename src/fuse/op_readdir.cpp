@@ -14,6 +14,8 @@ namespace ovf::fuse::ops {
 namespace {
 
 constexpr off_t kDots = 2;
+// The largest directory whose every READDIRPLUS reply carries attributes (see readdirplus).
+constexpr size_t kAttrsUpTo = 4096;
 
 struct stat dot_attr(fuse_req_t req, merge::Node& dir, off_t pos) {
     struct stat st{};
@@ -48,7 +50,7 @@ void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, AddDot add_dot
         auto batch = listing.slice(slot, 64);
         if (batch.empty()) break;
         for (auto& [i, e] : batch) {
-            size_t need = add_entry(dir, e, static_cast<off_t>(i) + kDots + 1, data + used, size - used);
+            size_t need = add_entry(dir, listing, e, static_cast<off_t>(i) + kDots + 1, data + used, size - used);
             if (need > size - used) return (void)fuse_reply_buf(req, data, used);
             used += need;
         }
@@ -74,7 +76,7 @@ void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
             struct stat st = dot_attr(req, dir, pos);
             return fuse_add_direntry(req, buf, left, pos == 0 ? "." : "..", &st, pos + 1);
         },
-        [&](merge::Node&, const merge::DirEntry& e, off_t next, char* buf, size_t left) {
+        [&](merge::Node&, const merge::Listing&, const merge::DirEntry& e, off_t next, char* buf, size_t left) {
             struct stat st{};
             st.st_mode = static_cast<mode_t>(DTTOIF(e.type));
             st.st_ino = e.ino;
@@ -90,14 +92,21 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
             e.attr = dot_attr(req, dir, pos);
             return fuse_add_direntry_plus(req, buf, left, pos == 0 ? "." : "..", &e, pos + 1);
         },
-        [&](merge::Node& dir, const merge::DirEntry& de, off_t next, char* buf, size_t left) {
+        [&](merge::Node& dir, const merge::Listing& listing, const merge::DirEntry& de, off_t next, char* buf,
+            size_t left) {
             merge::Node* child = nullptr;
             fuse_entry_param e{};
-            int err = engine(req).lookup(dir, de.name, &child);
+            // The kernel asks for every part of a listing with attributes (READDIRPLUS_AUTO is
+            // off: it would list the rest of a directory that needs a second reply without
+            // them, and a walk then pays a LOOKUP round trip per entry). Only the rest of a
+            // huge directory goes without: whoever lists 50,000 names may want only the names,
+            // and each attribute costs us a lookup. The kernel looks such names up on demand.
+            bool names_only = off > kDots && listing.live_count() > kAttrsUpTo;
+            int err = names_only ? -EAGAIN : engine(req).lookup(dir, de.name, &child);
             if (err == -ENOENT) return size_t{0};  // a whiteout only lookup recognises
             if (err == 0) {
                 e = entry_of(req, *child);
-            } else {  // vanished meanwhile: list the name, let lookup report the error
+            } else {  // names only, or vanished meanwhile: let lookup report the error
                 e.attr.st_mode = static_cast<mode_t>(DTTOIF(de.type));
                 e.attr.st_ino = de.ino;
             }

@@ -1,12 +1,14 @@
-// How a read-only view serves file data (-o data=, docs/data-path.md), seen from the requests
-// the kernel sends: in the default cache mode one OPEN and at most one FLUSH in the mount's
-// life (both answered ENOSYS) and never a RELEASE; with data=daemon one OPEN per open(2).
-// And READ replies must be spliced even when the daemon cannot grow pipes past
-// /proc/sys/fs/pipe-max-size.
+// What the kernel asks the daemon, counted in libfuse's request trace (-d). File data
+// (-o data=, docs/data-path.md): in the default cache mode one OPEN and at most one FLUSH in
+// the mount's life (both answered ENOSYS) and never a RELEASE; with data=daemon one OPEN per
+// open(2); and READ replies spliced even when the daemon cannot grow pipes past
+// /proc/sys/fs/pipe-max-size. Listings: a walk gets every entry's attributes with the listing.
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,14 +24,17 @@
 namespace ovft {
 namespace {
 
-class DataPath : public ::testing::Test {
+class KernelRequests : public ::testing::Test {
 protected:
+    static constexpr int kMany = 1000;  // entries of many/: several READDIRPLUS replies
+
     void SetUp() override {
         if (!running_as_root()) GTEST_SKIP() << "these tests mount as root";
-        if (impl_under_test() != Impl::Overlayfuse) GTEST_SKIP() << "tests overlayfuse's own data path";
+        if (impl_under_test() != Impl::Overlayfuse) GTEST_SKIP() << "tests overlayfuse's own requests";
         LayerStack s;
         s.add_layer().file("low", "lower file\n");
         s.add_layer().file("d/high", "upper file\n");
+        for (int i = 0; i < kMany; ++i) s.layers[i % 2].file("many/entry-with-a-longish-name-" + std::to_string(i), "");
         big_.assign(32u << 20, '\0');
         for (size_t i = 0; i < big_.size(); i += 4096) big_[i] = static_cast<char>('a' + i / 4096 % 26);
         s.layers.front().file("big", big_);
@@ -107,7 +112,7 @@ protected:
     std::string lower_, mnt_, big_;
 };
 
-TEST_F(DataPath, CacheModeSendsOneOpenAndNoRelease) {
+TEST_F(KernelRequests, CacheModeSendsOneOpenAndNoRelease) {
     std::string content;
     std::string trace = traced("data=cache", [&] {
         content = read_three_times("low") + read_three_times("d/high");
@@ -127,7 +132,29 @@ TEST_F(DataPath, CacheModeSendsOneOpenAndNoRelease) {
     EXPECT_EQ(count(trace, "READ"), 2u);
 }
 
-TEST_F(DataPath, DaemonModeAnswersEveryOpen) {
+// find, ls -l, tar and du list a directory to its end and only then stat its entries. The
+// kernel's READDIRPLUS_AUTO would have sent every reply after the first as a plain READDIR,
+// and then a LOOKUP per entry: 800 round trips more for this directory alone.
+TEST_F(KernelRequests, WalkGetsAttributesWithEveryPartOfAListing) {
+    size_t seen = 0;
+    std::string trace = traced("data=cache", [&] {
+        DIR* d = ::opendir((mnt_ + "/many").c_str());
+        ASSERT_NE(d, nullptr);
+        std::vector<std::string> names;
+        while (struct dirent* e = ::readdir(d)) names.push_back(e->d_name);
+        ::closedir(d);
+        for (const auto& n : names) {
+            struct stat st;
+            if (::lstat((mnt_ + "/many/" + n).c_str(), &st) == 0) ++seen;
+        }
+    });
+    EXPECT_EQ(seen, static_cast<size_t>(kMany) + 2);
+    EXPECT_GE(count(trace, "READDIRPLUS"), 3u) << "many/ was meant to need several replies";
+    EXPECT_EQ(count(trace, "READDIR"), 0u);
+    EXPECT_LE(count(trace, "LOOKUP"), 1u) << "one for many/ itself; more: entries listed without attributes";
+}
+
+TEST_F(KernelRequests, DaemonModeAnswersEveryOpen) {
     std::string content;
     std::string trace = traced("data=daemon", [&] { content = read_three_times("low"); });
     EXPECT_EQ(content, "lower file\nlower file\nlower file\n");
@@ -139,7 +166,7 @@ TEST_F(DataPath, DaemonModeAnswersEveryOpen) {
 // request buffer (1 MiB + a page) could not be spliced, and its failed attempt left every
 // pipe at 64 KiB: each READ reply was then copied through the daemon's memory. The pipe could
 // also be sized for the wrong buffer by a worker that started while INIT was being answered.
-TEST_F(DataPath, ReadsAreSplicedWithoutCapSysResource) {
+TEST_F(KernelRequests, ReadsAreSplicedWithoutCapSysResource) {
     if (::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs setpriv (util-linux)";
     // Read-only in both modes that read through the daemon, and writable (where requests are
     // spliced in too, so libfuse also needs a pipe for its whole request buffer).
