@@ -73,6 +73,15 @@ TEST_F(WritableBadInput, UpperInsideALower) {
     expect_refused({"--lower", lower_, "--upper", upper, "--work", t_.sub("work")}, "upper inside a lower");
 }
 
+// The overlap check compares resolved paths: a symlink and ".." must not hide that the upper
+// is a layer's subdirectory.
+TEST_F(WritableBadInput, UpperInsideALowerThroughASymlink) {
+    t_.sub("lower/sub");
+    ASSERT_EQ(::symlink((lower_ + "/sub").c_str(), (t_.path() + "/alias").c_str()), 0);
+    expect_refused({"--lower", lower_, "--upper", t_.path() + "/alias/..", "--work", t_.sub("work")},
+                   "upper is a lower, named through a symlink");
+}
+
 TEST_F(WritableBadInput, LowerInsideTheUpper) {
     std::string upper = t_.sub("up");
     std::string lower = t_.sub("up/lower");
