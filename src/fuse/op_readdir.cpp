@@ -3,8 +3,11 @@
 // come and go. Offsets 1 and 2 follow "." and ".."; the entry in slot i is followed by i + 3.
 #include <dirent.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "ops.hpp"
@@ -84,7 +87,58 @@ void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
         });
 }
 
+namespace {
+
+// The lookups a READDIRPLUS reply will need, done before it is filled, on two threads.
+struct Prefetch {
+    struct Result {
+        off_t next = 0;  // the entry's offset cookie: says which entry this is
+        int err = 0;
+        merge::Node* child = nullptr;
+    };
+    std::vector<Result> results;
+    size_t used = 0;
+};
+
+// The entries from OFF that fit in SIZE bytes (by name length alone), looked up.
+Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
+    Prefetch p;
+    std::shared_ptr<const merge::Listing> listing;
+    if (engine(req).listing(dir, &listing) < 0) return p;  // fill() reports the error
+    if (off > kDots && listing->live_count() > kAttrsUpTo) return p;  // names only (readdirplus)
+    size_t room = size;
+    for (off_t pos = off; pos < kDots; ++pos) room -= std::min(room, fuse_add_direntry_plus(req, nullptr, 0, "..", nullptr, 0));
+    std::vector<std::string> names;
+    for (size_t slot = static_cast<size_t>(std::max<off_t>(off - kDots, 0)); room > 0;) {
+        auto batch = listing->slice(slot, 64);
+        if (batch.empty()) break;
+        for (auto& [i, e] : batch) {
+            size_t need = fuse_add_direntry_plus(req, nullptr, 0, e.name.c_str(), nullptr, 0);
+            if (need > room) {
+                room = 0;
+                break;
+            }
+            room -= need;
+            p.results.push_back({static_cast<off_t>(i) + kDots + 1, 0, nullptr});
+            names.push_back(e.name);
+        }
+        slot = batch.back().first + 1;
+    }
+    // Worth a second thread only when there are enough lookups to share.
+    constexpr size_t kShareFrom = 16;
+    auto one = [&](size_t k) { p.results[k].err = engine(req).lookup(dir, names[k], &p.results[k].child); };
+    if (p.results.size() >= kShareFrom) {
+        ctx(req).helper.parallel_for(p.results.size(), one);
+    } else {
+        for (size_t k = 0; k < p.results.size(); ++k) one(k);
+    }
+    return p;
+}
+
+}  // namespace
+
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    Prefetch pre = prefetch(req, node(req, ino), size, off);
     fill(
         req, ino, size, off,
         [&](merge::Node& dir, off_t pos, char* buf, size_t left) {
@@ -102,7 +156,14 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
             // huge directory goes without: whoever lists 50,000 names may want only the names,
             // and each attribute costs us a lookup. The kernel looks such names up on demand.
             bool names_only = off > kDots && listing.live_count() > kAttrsUpTo;
-            int err = names_only ? -EAGAIN : engine(req).lookup(dir, de.name, &child);
+            int err;
+            if (pre.used < pre.results.size() && pre.results[pre.used].next == next) {
+                auto& r = pre.results[pre.used++];
+                err = r.err;
+                child = std::exchange(r.child, nullptr);
+            } else {  // the listing changed since, or a name the prefetch did not cover
+                err = names_only ? -EAGAIN : engine(req).lookup(dir, de.name, &child);
+            }
             if (err == -ENOENT) return size_t{0};  // a whiteout only lookup recognises
             if (err == 0) {
                 e = entry_of(req, *child);
@@ -115,6 +176,9 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
             if (need > left && child) engine(req).forget(*child, 1);
             return need;
         });
+    // Looked up but not sent (the reply filled differently): the kernel never saw them.
+    for (auto& r : pre.results)
+        if (r.child) engine(req).forget(*r.child, 1);
 }
 
 }  // namespace ovf::fuse::ops

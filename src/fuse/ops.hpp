@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "overlayfuse/fuse/session.hpp"
+#include "overlayfuse/helper_thread.hpp"
 #include "overlayfuse/merge/engine.hpp"
 
 namespace ovf::fuse {
@@ -62,6 +63,7 @@ struct FuseSession::Context {
     Passthrough passthrough;
     bool no_open = false;  // answer OPEN with ENOSYS and read through read_fds
     ReadFds read_fds;
+    HelperThread helper;
 };
 
 
