@@ -162,6 +162,33 @@ TEST_F(KernelRequests, DaemonModeAnswersEveryOpen) {
     EXPECT_EQ(count(trace, "RELEASE"), 3u);
 }
 
+// Opt-in FUSE passthrough: every open is answered (with a backing file), and when the daemon
+// was built with it (see --version) the kernel reads the layer file itself: no READ at all.
+TEST_F(KernelRequests, PassthroughModeLetsTheKernelRead) {
+    std::string content;
+    std::string trace = traced("data=passthrough", [&] {
+        content = read_three_times("low");
+        int fd = ::open((mnt_ + "/d/high").c_str(), O_RDONLY);
+        ASSERT_GE(fd, 0);
+        void* map = ::mmap(nullptr, 11, PROT_READ, MAP_SHARED, fd, 0);
+        ASSERT_NE(map, MAP_FAILED);
+        EXPECT_EQ(std::string(static_cast<char*>(map), 11), "upper file\n");
+        ::munmap(map, 11);
+        ::close(fd);
+    });
+    EXPECT_EQ(content, "lower file\nlower file\nlower file\n");
+    EXPECT_EQ(count(trace, "OPEN"), 4u);
+    EXPECT_EQ(count(trace, "RELEASE"), 4u);
+    RunResult v = run({overlayfuse_bin(), "--version"});
+    bool built_with = v.out.find("no FUSE passthrough") == std::string::npos &&
+                      v.out.find("FUSE passthrough") != std::string::npos;
+    if (built_with) {
+        EXPECT_EQ(count(trace, "READ"), 0u) << v.out;
+    } else {
+        EXPECT_GE(count(trace, "READ"), 1u) << "spliced by the daemon instead: " << v.out;
+    }
+}
+
 // Regression: without CAP_SYS_RESOURCE no pipe grows past pipe-max-size (1 MiB), libfuse's
 // request buffer (1 MiB + a page) could not be spliced, and its failed attempt left every
 // pipe at 64 KiB: each READ reply was then copied through the daemon's memory. The pipe could

@@ -6,6 +6,7 @@
 
 #include "overlayfuse/cli/commands.hpp"
 #include "overlayfuse/error.hpp"
+#include "overlayfuse/fuse/session.hpp"
 
 namespace {
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (cmd == "--version") {
-        std::puts("overlayfuse " OVERLAYFUSE_VERSION);
+        std::printf("overlayfuse %s (%s)\n", OVERLAYFUSE_VERSION, ovf::fuse::library_summary().c_str());
         return 0;
     }
     // Every command reports failure by throwing: one line on stderr, and the exit code.

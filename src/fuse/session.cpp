@@ -85,6 +85,15 @@ void capture_log(enum fuse_log_level level, const char* fmt, va_list ap) {
 
 }  // namespace
 
+std::string library_summary() {
+#ifdef OVERLAYFUSE_HAVE_PASSTHROUGH
+    const char* passthrough = "FUSE passthrough";
+#else
+    const char* passthrough = "no FUSE passthrough";
+#endif
+    return std::string("libfuse ") + fuse_pkgversion() + ", " + passthrough;
+}
+
 FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     : ctx_(std::make_unique<Context>()), opts_(std::move(opts)) {
     ctx_->engine = &engine;

@@ -30,6 +30,10 @@ struct FuseOptions {
     std::vector<std::string> fuse_args;  // further -o options handed to libfuse as they are
 };
 
+// "libfuse 3.17.2, FUSE passthrough" (or "no FUSE passthrough"): what the daemon was built
+// with, for --version.
+std::string library_summary();
+
 // Owns the session and the mount: the destructor unmounts.
 class FuseSession {
 public:
