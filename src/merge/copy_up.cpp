@@ -176,10 +176,10 @@ int Engine::copy_up(Node& node, bool with_data) {
     sys::fstat_fd(fd, &ust);
 
     BranchList list;
-    list.push_back({0, UniqueFd(fd), false, ""});
+    list.push_back({0, false, UniqueFd(fd), nullptr});
     if (node.is_dir()) {
         // The directory keeps merging its lower copies below the new upper one.
-        for (const auto& b : *branches) list.push_back({b.layer, UniqueFd(::dup(b.fd.get())), b.has_xwhiteouts, b.path});
+        for (const auto& b : *branches) list.push_back({b.layer, b.has_xwhiteouts, UniqueFd(::dup(b.fd.get())), b.where});
     }
     node.branches_.store(std::make_shared<const BranchList>(std::move(list)));
     {

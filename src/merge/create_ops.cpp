@@ -121,7 +121,7 @@ int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::
     if (int err = listing_rw(dir, &l); err < 0) return err;
     l->put({n, 0, static_cast<uint8_t>(IFTODT(st.st_mode)), view.st_ino, {}, covers_lower});
     BranchList b;
-    b.push_back({0, std::move(guard), false, ""});
+    b.push_back({0, false, std::move(guard), nullptr});
     auto node = std::make_shared<Node>(std::move(b), view);
     node->keys_.push_back({st.st_dev, st.st_ino});
     node->parent_ = dir.shared_from_this();

@@ -79,7 +79,7 @@ Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
     for (size_t i = 0; i < layers_.size(); ++i) {
         int fd = ::fcntl(layers_[i].root.get(), F_DUPFD_CLOEXEC, 0);
         if (fd < 0) throw UserError("cannot open " + layers_[i].label + ": " + errno_text(errno));
-        Branch b{static_cast<uint16_t>(i), UniqueFd(fd), false, ""};
+        Branch b{static_cast<uint16_t>(i), false, UniqueFd(fd), nullptr};
         b.has_xwhiteouts = dir_markers(layers_[i], fd, "").opacity == DirOpacity::has_xwhiteouts;
         branches.push_back(std::move(b));
     }
@@ -160,7 +160,7 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out) {
     }
     // Lower hard links get one node per name in a writable view: copying up one name must
     // not change the others (the kernel overlay without an index behaves the same).
-    bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && fresh->st_.st_nlink > 1;
+    bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && fresh->attr_.nlink() > 1;
     *out = adopt(std::move(fresh), per_name ? std::optional<NameKey>(NameKey{&dir, e->name}) : std::nullopt);
     return 0;
 }
@@ -233,7 +233,7 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     // of descriptors is said as it is, not blamed on the layer.
     if (fd == -EMFILE || fd == -ENFILE) return fd;
     if (fd < 0) return -EIO;
-    Branch top{e.layer, UniqueFd(fd), false, ""};
+    Branch top{e.layer, false, UniqueFd(fd), nullptr};
     struct stat st;
     if (sys::fstat_fd(fd, &st) < 0) return -EIO;
     if (IFTODT(st.st_mode) != e.type) return -EIO;
@@ -247,8 +247,8 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     DirMarkers top_markers;
     bool defer = false;  // a directory whose lower copies are opened on first need
     if (S_ISDIR(st.st_mode)) {
-        top.path = pb->path.empty() ? e.name : pb->path + "/" + e.name;
-        top_markers = dir_markers(layers_[e.layer], top.fd.get(), top.path);
+        top.where = std::make_shared<const std::string>(pb->path().empty() ? e.name : pb->path() + "/" + e.name);
+        top_markers = dir_markers(layers_[e.layer], top.fd.get(), top.path());
         top.has_xwhiteouts = top_markers.opacity == DirOpacity::has_xwhiteouts;
         branches.push_back(std::move(top));
         // Without a redirect the lower copies are the ones the parent's listing names, so
@@ -324,7 +324,8 @@ int Engine::dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarke
             int fd = sys::open_dir_path(lb->fd.get(), e.name.c_str());
             if (fd == -EMFILE || fd == -ENFILE) return fd;
             if (fd < 0) return -EIO;
-            next = {lb->layer, UniqueFd(fd), false, lb->path.empty() ? e.name : lb->path + "/" + e.name};
+            next = {lb->layer, false, UniqueFd(fd),
+                    std::make_shared<const std::string>(lb->path().empty() ? e.name : lb->path() + "/" + e.name)};
             found = true;
         } else {
             for (size_t l = below + 1; l < layers_.size() && !found && !stop; ++l) {
@@ -334,19 +335,19 @@ int Engine::dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarke
                     const Branch* lb = branch_in(parent, static_cast<uint16_t>(l));
                     if (!lb) continue;
                     fd = find_dir(lb->fd.get(), where);
-                    path = lb->path.empty() ? where : lb->path + "/" + where;
+                    path = lb->path().empty() ? where : lb->path() + "/" + where;
                 } else {
                     fd = find_dir(layers_[l].root.get(), where);
                     path = where;
                 }
                 if (fd == -ENOTDIR) stop = true;
                 if (fd < 0) continue;
-                next = {static_cast<uint16_t>(l), UniqueFd(fd), false, path};
+                next = {static_cast<uint16_t>(l), false, UniqueFd(fd), std::make_shared<const std::string>(std::move(path))};
                 found = true;
             }
         }
         if (!found) break;
-        m = dir_markers(layers_[next.layer], next.fd.get(), next.path);
+        m = dir_markers(layers_[next.layer], next.fd.get(), next.path());
         next.has_xwhiteouts = m.opacity == DirOpacity::has_xwhiteouts;
         out.push_back(std::move(next));
     }
@@ -365,7 +366,7 @@ int Engine::stack(Node& node, std::shared_ptr<const BranchList>* out) const {
             auto current = node.branches();
             const Branch& top = current->front();
             BranchList list;
-            list.push_back({top.layer, UniqueFd(::fcntl(top.fd.get(), F_DUPFD_CLOEXEC, 0)), top.has_xwhiteouts, top.path});
+            list.push_back({top.layer, top.has_xwhiteouts, UniqueFd(::fcntl(top.fd.get(), F_DUPFD_CLOEXEC, 0)), top.where});
             DirMarkers m;
             m.opacity = top.has_xwhiteouts ? DirOpacity::has_xwhiteouts : DirOpacity::merged;
             int err = list.front().fd ? dir_stack_rest(*pending->parent, pending->entry, m, list) : -errno;
@@ -381,7 +382,8 @@ int Engine::stack(Node& node, std::shared_ptr<const BranchList>* out) const {
 
 int Engine::getattr(Node& node, struct stat* st) const {
     if (!writable()) {
-        *st = node.st_;
+        // st_ino: the node's number, which is the top copy's as first seen.
+        *st = node.attr_.to_stat(node.ino());
         return 0;
     }
     auto branches = node.branches();

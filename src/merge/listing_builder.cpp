@@ -134,7 +134,7 @@ int Engine::build_listing(const Node& dir, const BranchList& branches,
         for (const auto& name : aufs_whiteouts) merger.whiteout(name, b.layer);
         // Whiteouts named by the layer's tar headers count even if the layer directory lost
         // its char 0/0 devices (a copied store).
-        if (auto it = layer.marker_whiteouts.find(b.path); it != layer.marker_whiteouts.end())
+        if (auto it = layer.marker_whiteouts.find(b.path()); it != layer.marker_whiteouts.end())
             for (const auto& name : it->second) merger.whiteout(name, b.layer);
     }
     out = merger.take();
