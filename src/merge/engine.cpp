@@ -265,8 +265,12 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     view.st_ino = e.ino;  // the listing's number: stays the same across copy-up
     auto node = std::make_shared<Node>(std::move(branches), view);
     node->keys_.push_back({st.st_dev, st.st_ino});
-    node->parent_ = dir.shared_from_this();
-    node->name_ = e.name;
+    // Copy-up, rename and unlink need to know where a node was reached; a read-only view only
+    // ever asks a directory for its parent (".."), so its files do without (and the names).
+    if (writable() || node->is_dir()) {
+        node->parent_ = dir.shared_from_this();
+        node->name_ = e.name;
+    }
     if (node->is_dir() && e.layer == 0) node->dir_->redirect = top_markers.redirect;
     if (defer) {
         // The parent's list keeps its copies open until the stack is complete.
