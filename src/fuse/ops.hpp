@@ -54,7 +54,8 @@ private:
         std::shared_ptr<const UniqueFd> fd;
     };
     std::mutex mu_;
-    std::list<Entry> lru_;  // most recent first; short, so a scan beats a map
+    std::list<Entry> lru_;  // most recent first
+    std::unordered_map<const merge::Node*, std::list<Entry>::iterator> by_node_;
 };
 
 struct FuseSession::Context {

@@ -8,24 +8,30 @@ namespace ovf::fuse {
 int ReadFds::get(merge::Engine& engine, merge::Node& node, std::shared_ptr<const UniqueFd>& out) {
     {
         std::lock_guard lock(mu_);
-        for (auto it = lru_.begin(); it != lru_.end(); ++it) {
-            if (it->node != &node) continue;
+        if (auto hit = by_node_.find(&node); hit != by_node_.end()) {
+            auto it = hit->second;
             // An entry whose node has gone is stale even if a new node took its address.
-            if (it->owner.expired()) {
-                lru_.erase(it);
-                break;
+            if (!it->owner.expired()) {
+                lru_.splice(lru_.begin(), lru_, it);
+                out = it->fd;
+                return 0;
             }
-            lru_.splice(lru_.begin(), lru_, it);
-            out = it->fd;
-            return 0;
+            lru_.erase(it);
+            by_node_.erase(hit);
         }
     }
     int fd = engine.open(node, O_RDONLY);
     if (fd < 0) return fd;
     out = std::make_shared<const UniqueFd>(fd);
     std::lock_guard lock(mu_);
+    // Another READ of the same file may have opened it meanwhile: keep one of the two.
+    if (by_node_.count(&node)) return 0;
     lru_.push_front(Entry{&node, node.weak_from_this(), out});
-    if (lru_.size() > kMax) lru_.pop_back();  // a read still using it keeps its own reference
+    by_node_.emplace(&node, lru_.begin());
+    if (lru_.size() > kMax) {  // a read still using the descriptor keeps its own reference
+        by_node_.erase(lru_.back().node);
+        lru_.pop_back();
+    }
     return 0;
 }
 
