@@ -28,8 +28,9 @@ void unwant(fuse_conn_info* conn, uint64_t cap) {
 // libfuse splices a READ's data through a per-thread pipe, which it must grow to the reply's
 // size plus a few pages. A process without CAP_SYS_RESOURCE cannot grow a pipe past
 // /proc/sys/fs/pipe-max-size (1 MiB), and once growing fails libfuse (3.17) never grows that
-// pipe again: every later reply of the thread is copied through the daemon's memory. So requests are kept small enough for
-// the pipe that can be had: max_write also sets the kernel's max_pages, the READ size limit.
+// pipe again: every later reply of the thread is copied through the daemon's memory. So
+// requests are kept small enough for the pipe that can be had: max_write also sets the
+// kernel's max_pages (the READ size limit) and libfuse's request buffer.
 unsigned splice_safe_max_write() {
     constexpr unsigned kPage = 4096;
     unsigned long pipe_max = 1u << 20;

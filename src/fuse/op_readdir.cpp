@@ -53,7 +53,8 @@ void fill(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, AddDot add_dot
         auto batch = listing.slice(slot, 64);
         if (batch.empty()) break;
         for (auto& [i, e] : batch) {
-            size_t need = add_entry(dir, listing, e, static_cast<off_t>(i) + kDots + 1, data + used, size - used);
+            off_t next = static_cast<off_t>(i) + kDots + 1;
+            size_t need = add_entry(dir, listing, e, next, data + used, size - used);
             if (need > size - used) return (void)fuse_reply_buf(req, data, used);
             used += need;
         }
@@ -79,7 +80,8 @@ void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
             struct stat st = dot_attr(req, dir, pos);
             return fuse_add_direntry(req, buf, left, pos == 0 ? "." : "..", &st, pos + 1);
         },
-        [&](merge::Node&, const merge::Listing&, const merge::DirEntry& e, off_t next, char* buf, size_t left) {
+        [&](merge::Node&, const merge::Listing&, const merge::DirEntry& e, off_t next, char* buf,
+            size_t left) {
             struct stat st{};
             st.st_mode = static_cast<mode_t>(DTTOIF(e.type));
             st.st_ino = e.ino;
@@ -107,7 +109,8 @@ Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
     if (engine(req).listing(dir, &listing) < 0) return p;  // fill() reports the error
     if (off > kDots && listing->live_count() > kAttrsUpTo) return p;  // names only (readdirplus)
     size_t room = size;
-    for (off_t pos = off; pos < kDots; ++pos) room -= std::min(room, fuse_add_direntry_plus(req, nullptr, 0, "..", nullptr, 0));
+    for (off_t pos = off; pos < kDots; ++pos)
+        room -= std::min(room, fuse_add_direntry_plus(req, nullptr, 0, "..", nullptr, 0));
     std::vector<std::string> names;
     for (size_t slot = static_cast<size_t>(std::max<off_t>(off - kDots, 0)); room > 0;) {
         auto batch = listing->slice(slot, 64);
@@ -126,7 +129,9 @@ Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
     }
     // Worth a second thread only when there are enough lookups to share.
     constexpr size_t kShareFrom = 16;
-    auto one = [&](size_t k) { p.results[k].err = engine(req).lookup(dir, names[k], &p.results[k].child); };
+    auto one = [&](size_t k) {
+        p.results[k].err = engine(req).lookup(dir, names[k], &p.results[k].child);
+    };
     if (p.results.size() >= kShareFrom) {
         ctx(req).helper.parallel_for(p.results.size(), one);
     } else {

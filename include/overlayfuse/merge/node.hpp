@@ -36,7 +36,8 @@ public:
     explicit Attr(const struct stat& st)
         : size_(st.st_size), blocks_(st.st_blocks), rdev_(st.st_rdev),
           atime_(st.st_atim.tv_sec), mtime_(st.st_mtim.tv_sec), ctime_(st.st_ctim.tv_sec),
-          atime_ns_(static_cast<uint32_t>(st.st_atim.tv_nsec)), mtime_ns_(static_cast<uint32_t>(st.st_mtim.tv_nsec)),
+          atime_ns_(static_cast<uint32_t>(st.st_atim.tv_nsec)),
+          mtime_ns_(static_cast<uint32_t>(st.st_mtim.tv_nsec)),
           ctime_ns_(static_cast<uint32_t>(st.st_ctim.tv_nsec)), mode_(st.st_mode),
           nlink_(static_cast<uint32_t>(st.st_nlink)), uid_(st.st_uid), gid_(st.st_gid),
           blksize_(static_cast<uint32_t>(st.st_blksize)) {}
