@@ -4,13 +4,19 @@
 
 namespace ovf::fuse::ops {
 
-fuse_entry_param entry_of(fuse_req_t req, merge::Node& n) {
+fuse_entry_param entry_of(fuse_req_t req, merge::Node& n, const struct stat& attr) {
     fuse_entry_param e{};
     e.ino = node_id(engine(req), n);
-    engine(req).getattr(n, &e.attr);
+    e.attr = attr;
     e.attr_timeout = ctx(req).timeout;
     e.entry_timeout = ctx(req).timeout;
     return e;
+}
+
+fuse_entry_param entry_of(fuse_req_t req, merge::Node& n) {
+    struct stat attr{};
+    engine(req).getattr(n, &attr);
+    return entry_of(req, n, attr);
 }
 
 void reply_new_entry(fuse_req_t req, int err, merge::Node* n) {
@@ -29,7 +35,8 @@ merge::Caller caller(fuse_req_t req) {
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     merge::Node* child = nullptr;
-    int err = engine(req).lookup(node(req, parent), name, &child);
+    struct stat attr;
+    int err = engine(req).lookup(node(req, parent), name, &child, &attr);
     if (err == -ENOENT) {
         // A negative entry: the kernel remembers the miss as long as the layers stay put.
         fuse_entry_param e{};
@@ -41,7 +48,7 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         fuse_reply_err(req, -err);
         return;
     }
-    fuse_entry_param e = entry_of(req, *child);
+    fuse_entry_param e = entry_of(req, *child, attr);
     if (fuse_reply_entry(req, &e) != 0) engine(req).forget(*child, 1);
 }
 

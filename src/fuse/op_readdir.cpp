@@ -97,6 +97,7 @@ struct Prefetch {
         off_t next = 0;  // the entry's offset cookie: says which entry this is
         int err = 0;
         merge::Node* child = nullptr;
+        struct stat attr{};
     };
     std::vector<Result> results;
     size_t used = 0;
@@ -130,7 +131,8 @@ Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
     // Worth a second thread only when there are enough lookups to share.
     constexpr size_t kShareFrom = 16;
     auto one = [&](size_t k) {
-        p.results[k].err = engine(req).lookup(dir, names[k], &p.results[k].child);
+        auto& r = p.results[k];
+        r.err = engine(req).lookup(dir, names[k], &r.child, &r.attr);
     };
     if (p.results.size() >= kShareFrom) {
         ctx(req).helper.parallel_for(p.results.size(), one);
@@ -162,16 +164,18 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
             // and each attribute costs us a lookup. The kernel looks such names up on demand.
             bool names_only = off > kDots && listing.live_count() > kAttrsUpTo;
             int err;
+            struct stat attr;
             if (pre.used < pre.results.size() && pre.results[pre.used].next == next) {
                 auto& r = pre.results[pre.used++];
                 err = r.err;
                 child = std::exchange(r.child, nullptr);
+                attr = r.attr;
             } else {  // the listing changed since, or a name the prefetch did not cover
-                err = names_only ? -EAGAIN : engine(req).lookup(dir, de.name, &child);
+                err = names_only ? -EAGAIN : engine(req).lookup(dir, de.name, &child, &attr);
             }
             if (err == -ENOENT) return size_t{0};  // a whiteout only lookup recognises
             if (err == 0) {
-                e = entry_of(req, *child);
+                e = entry_of(req, *child, attr);
             } else {  // names only, or vanished meanwhile: let lookup report the error
                 e.attr.st_mode = static_cast<mode_t>(DTTOIF(de.type));
                 e.attr.st_ino = de.ino;

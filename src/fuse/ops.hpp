@@ -93,6 +93,8 @@ merge::Caller caller(fuse_req_t req);
 
 // The entry reply for a node the engine just counted a lookup for.
 fuse_entry_param entry_of(fuse_req_t req, merge::Node& n);
+// The same with the attributes already at hand (from Engine::lookup).
+fuse_entry_param entry_of(fuse_req_t req, merge::Node& n, const struct stat& attr);
 
 void init(void* userdata, fuse_conn_info* conn);
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);

@@ -140,7 +140,7 @@ int Engine::listing_rw(Node& dir, std::shared_ptr<Listing>* out) {
     return 0;
 }
 
-int Engine::lookup(Node& dir, std::string_view name, Node** out) {
+int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* attr) {
     if (name.empty() || name.find('/') != std::string_view::npos) return -EINVAL;
     if (name.size() > name_max_) return -ENAMETOOLONG;
     if (name == "." || name == "..") return -EINVAL;  // the kernel resolves these itself
@@ -161,7 +161,16 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out) {
     // Lower hard links get one node per name in a writable view: copying up one name must
     // not change the others (the kernel overlay without an index behaves the same).
     bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && fresh->attr_.nlink() > 1;
+    const Node* made = fresh.get();
     *out = adopt(std::move(fresh), per_name ? std::optional<NameKey>(NameKey{&dir, e->name}) : std::nullopt);
+    if (!attr) return 0;
+    // A node made just now was stat'ed just now; one the view already had may have changed.
+    if (*out == made) {
+        *attr = made->attr_.to_stat(made->ino());
+    } else if (int err = getattr(**out, attr); err < 0) {
+        forget(**out, 1);
+        return err;
+    }
     return 0;
 }
 

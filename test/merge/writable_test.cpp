@@ -1,6 +1,8 @@
 // Writable views on plain directories: the upper directory must end up in the kernel
 // overlay's format (checked on the upper itself here; fuse-tests compare with the kernel).
+#include <fcntl.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -57,6 +59,48 @@ TEST_F(Writable, WriteCopiesUpWithAttributesAndLeavesLowerAlone) {
     // Nothing left in the work directory but the device whiteouts are linked to.
     for (const auto& e : fs::directory_iterator(base_ / "work" / "work"))
         EXPECT_EQ(e.path().filename(), "whiteout") << "left in the work directory";
+}
+
+// lookup() with attributes skips the second stat of a node it just made; what it gives must
+// be what getattr() gives, and for a node the view already had, its current attributes.
+TEST_F(Writable, LookupAttributesAreGetattrs) {
+    file(0, "d/f", "four");
+    file(1, "d/low", "lower");
+    dir(1, "d/sub/x");
+    dir(0, "d/sub/y");
+    fs::create_hard_link(layer(1) / "d" / "low", layer(1) / "d" / "low2");
+    fs::create_symlink("f", layer(0) / "d" / "ln");
+    writable();
+    merge::Node* d = resolve("d");
+    ASSERT_NE(d, nullptr);
+    auto same = [](const struct stat& a, const struct stat& b, const std::string& what) {
+        EXPECT_EQ(a.st_ino, b.st_ino) << what;
+        EXPECT_EQ(a.st_mode, b.st_mode) << what;
+        EXPECT_EQ(a.st_nlink, b.st_nlink) << what;
+        EXPECT_EQ(a.st_size, b.st_size) << what;
+        EXPECT_EQ(a.st_uid, b.st_uid) << what;
+        EXPECT_EQ(a.st_gid, b.st_gid) << what;
+        EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << what;
+        EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << what;
+    };
+    for (const char* name : {"f", "low", "low2", "sub", "ln"}) {
+        merge::Node* n = nullptr;
+        struct stat got{}, want{};
+        ASSERT_EQ(engine_->lookup(*d, name, &n, &got), 0) << name;
+        ASSERT_EQ(engine_->getattr(*n, &want), 0) << name;
+        same(got, want, name);
+    }
+    // Copied up and grown since it was made: a second lookup must not serve the old size.
+    merge::Node* f = resolve("d/low");
+    ASSERT_NE(f, nullptr);
+    int fd = engine_->open(*f, O_WRONLY | O_APPEND);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "++", 2), 2);
+    ::close(fd);
+    merge::Node* again = nullptr;
+    struct stat got{};
+    ASSERT_EQ(engine_->lookup(*d, "low", &again, &got), 0);
+    EXPECT_EQ(got.st_size, 7);
 }
 
 TEST_F(Writable, ReadingDoesNotCopyUp) {

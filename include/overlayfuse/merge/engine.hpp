@@ -81,8 +81,9 @@ public:
 
     // ---- reading -------------------------------------------------------------------------
     // Looks NAME up in DIR. On success *OUT holds the child with its lookup count raised by
-    // one (the kernel's nlookup); pair every success with forget().
-    int lookup(Node& dir, std::string_view name, Node** out);
+    // one (the kernel's nlookup); pair every success with forget(). With ATTR, also its
+    // attributes as getattr() gives them, without a second stat when the node is new.
+    int lookup(Node& dir, std::string_view name, Node** out, struct stat* attr = nullptr);
     // Drops N lookups; the node is freed when none are left. The root is never freed.
     void forget(Node& node, uint64_t n);
     size_t node_count() const;  // live nodes besides the root (tests, memory checks)
