@@ -68,8 +68,6 @@ void init(void* userdata, fuse_conn_info* conn) {
     unwant(conn, FUSE_CAP_AUTO_INVAL_DATA);
 #ifdef OVERLAYFUSE_HAVE_PASSTHROUGH
     if (c->passthrough.wanted) c->passthrough.active = fuse_set_feature_flag(conn, FUSE_CAP_PASSTHROUGH);
-#else
-    (void)c;
 #endif
 }
 

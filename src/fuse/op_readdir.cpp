@@ -17,8 +17,15 @@ namespace ovf::fuse::ops {
 namespace {
 
 constexpr off_t kDots = 2;
-// The largest directory whose every READDIRPLUS reply carries attributes (see readdirplus).
-constexpr size_t kAttrsUpTo = 4096;
+// The kernel asks for every part of a listing with attributes (READDIRPLUS_AUTO is off: it
+// would list the rest of a directory that needs a second reply without them, and a walk then
+// pays a LOOKUP round trip per entry). Only the rest of a huge directory goes without: whoever
+// lists 50,000 names may want only the names, and each attribute costs us a lookup. The kernel
+// looks such names up on demand.
+bool names_only(off_t off, const merge::Listing& listing) {
+    constexpr size_t kAttrsUpTo = 4096;
+    return off > kDots && listing.live_count() > kAttrsUpTo;
+}
 
 struct stat dot_attr(fuse_req_t req, merge::Node& dir, off_t pos) {
     struct stat st{};
@@ -98,6 +105,7 @@ struct Prefetch {
         int err = 0;
         merge::Node* child = nullptr;
         struct stat attr{};
+        std::string name;
     };
     std::vector<Result> results;
     size_t used = 0;
@@ -108,11 +116,10 @@ Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
     Prefetch p;
     std::shared_ptr<const merge::Listing> listing;
     if (engine(req).listing(dir, &listing) < 0) return p;  // fill() reports the error
-    if (off > kDots && listing->live_count() > kAttrsUpTo) return p;  // names only (readdirplus)
+    if (names_only(off, *listing)) return p;
     size_t room = size;
     for (off_t pos = off; pos < kDots; ++pos)
         room -= std::min(room, fuse_add_direntry_plus(req, nullptr, 0, "..", nullptr, 0));
-    std::vector<std::string> names;
     for (size_t slot = static_cast<size_t>(std::max<off_t>(off - kDots, 0)); room > 0;) {
         auto batch = listing->slice(slot, 64);
         if (batch.empty()) break;
@@ -123,8 +130,7 @@ Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
                 break;
             }
             room -= need;
-            p.results.push_back({static_cast<off_t>(i) + kDots + 1, 0, nullptr});
-            names.push_back(e.name);
+            p.results.push_back({static_cast<off_t>(i) + kDots + 1, 0, nullptr, {}, e.name});
         }
         slot = batch.back().first + 1;
     }
@@ -132,7 +138,7 @@ Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
     constexpr size_t kShareFrom = 16;
     auto one = [&](size_t k) {
         auto& r = p.results[k];
-        r.err = engine(req).lookup(dir, names[k], &r.child, &r.attr);
+        r.err = engine(req).lookup(dir, r.name, &r.child, &r.attr);
     };
     if (p.results.size() >= kShareFrom) {
         ctx(req).helper.parallel_for(p.results.size(), one);
@@ -157,12 +163,6 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
             size_t left) {
             merge::Node* child = nullptr;
             fuse_entry_param e{};
-            // The kernel asks for every part of a listing with attributes (READDIRPLUS_AUTO is
-            // off: it would list the rest of a directory that needs a second reply without
-            // them, and a walk then pays a LOOKUP round trip per entry). Only the rest of a
-            // huge directory goes without: whoever lists 50,000 names may want only the names,
-            // and each attribute costs us a lookup. The kernel looks such names up on demand.
-            bool names_only = off > kDots && listing.live_count() > kAttrsUpTo;
             int err;
             struct stat attr;
             if (pre.used < pre.results.size() && pre.results[pre.used].next == next) {
@@ -171,7 +171,7 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
                 child = std::exchange(r.child, nullptr);
                 attr = r.attr;
             } else {  // the listing changed since, or a name the prefetch did not cover
-                err = names_only ? -EAGAIN : engine(req).lookup(dir, de.name, &child, &attr);
+                err = names_only(off, listing) ? -EAGAIN : engine(req).lookup(dir, de.name, &child, &attr);
             }
             if (err == -ENOENT) return size_t{0};  // a whiteout only lookup recognises
             if (err == 0) {

@@ -256,7 +256,7 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     DirMarkers top_markers;
     bool defer = false;  // a directory whose lower copies are opened on first need
     if (S_ISDIR(st.st_mode)) {
-        top.where = std::make_shared<const std::string>(pb->path().empty() ? e.name : pb->path() + "/" + e.name);
+        top.where = std::make_shared<const std::string>(pb->path_of(e.name));
         top_markers = dir_markers(layers_[e.layer], top.fd.get(), top.path());
         top.has_xwhiteouts = top_markers.opacity == DirOpacity::has_xwhiteouts;
         branches.push_back(std::move(top));
@@ -337,8 +337,7 @@ int Engine::dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarke
             int fd = sys::open_dir_path(lb->fd.get(), e.name.c_str());
             if (fd == -EMFILE || fd == -ENFILE) return fd;
             if (fd < 0) return -EIO;
-            next = {lb->layer, false, UniqueFd(fd),
-                    std::make_shared<const std::string>(lb->path().empty() ? e.name : lb->path() + "/" + e.name)};
+            next = {lb->layer, false, UniqueFd(fd), std::make_shared<const std::string>(lb->path_of(e.name))};
             found = true;
         } else {
             for (size_t l = below + 1; l < layers_.size() && !found && !stop; ++l) {
@@ -348,14 +347,15 @@ int Engine::dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarke
                     const Branch* lb = branch_in(parent, static_cast<uint16_t>(l));
                     if (!lb) continue;
                     fd = find_dir(lb->fd.get(), where);
-                    path = lb->path().empty() ? where : lb->path() + "/" + where;
+                    path = lb->path_of(where);
                 } else {
                     fd = find_dir(layers_[l].root.get(), where);
                     path = where;
                 }
                 if (fd == -ENOTDIR) stop = true;
                 if (fd < 0) continue;
-                next = {static_cast<uint16_t>(l), false, UniqueFd(fd), std::make_shared<const std::string>(std::move(path))};
+                auto at = std::make_shared<const std::string>(std::move(path));
+                next = {static_cast<uint16_t>(l), false, UniqueFd(fd), std::move(at)};
                 found = true;
             }
         }
@@ -379,7 +379,8 @@ int Engine::stack(Node& node, std::shared_ptr<const BranchList>* out) const {
             auto current = node.branches();
             const Branch& top = current->front();
             BranchList list;
-            list.push_back({top.layer, top.has_xwhiteouts, UniqueFd(::fcntl(top.fd.get(), F_DUPFD_CLOEXEC, 0)), top.where});
+            UniqueFd again(::fcntl(top.fd.get(), F_DUPFD_CLOEXEC, 0));
+            list.push_back({top.layer, top.has_xwhiteouts, std::move(again), top.where});
             DirMarkers m;
             m.opacity = top.has_xwhiteouts ? DirOpacity::has_xwhiteouts : DirOpacity::merged;
             int err = list.front().fd ? dir_stack_rest(*pending->parent, pending->entry, m, list) : -errno;

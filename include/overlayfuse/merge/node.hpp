@@ -26,6 +26,8 @@ struct Branch {
         static const std::string root;
         return where ? *where : root;
     }
+    // Where NAME, inside this directory copy, sits in the layer.
+    std::string path_of(const std::string& name) const { return path().empty() ? name : path() + "/" + name; }
 };
 using BranchList = std::vector<Branch>;
 
