@@ -75,9 +75,14 @@ protected:
 
     // Runs the daemon with libfuse's request trace (-d) and DATA, lets BODY use the view,
     // unmounts and returns the trace.
-    std::string traced(const std::string& data, const std::function<void()>& body) {
+    // EXTRA: more mount arguments (an upper, say).
+    std::string traced(const std::string& data, const std::function<void()>& body,
+                       const std::vector<std::string>& extra = {}) {
         std::string log = tmp_.path() + "/trace.log";
-        pid_t pid = start({overlayfuse_bin(), "mount", "-d", "-o", data, "--lower", lower_, mnt_}, log);
+        std::vector<std::string> argv = {overlayfuse_bin(), "mount", "-d", "-o", data, "--lower", lower_};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.push_back(mnt_);
+        pid_t pid = start(argv, log);
         if (is_mount_point(mnt_)) body();
         stop(pid);
         std::ifstream in(log);

@@ -5,6 +5,7 @@
 // its name says what is expected. See docs/testing-writable.md.
 #include <dirent.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -287,6 +288,81 @@ TEST_F(WritableRegression, DaemonSizesItsDescriptorTableBeforeServing) {
     for (std::string line; std::getline(status, line);)
         if (line.rfind("FDSize:", 0) == 0) fdsize = std::stol(line.substr(7));
     EXPECT_GE(fdsize, 32768) << "FDSize of daemon " << daemon;
+}
+
+// Runs F in a child process as nobody (uid and gid 65534, no capabilities) in directory DIR
+// (entered as root: the test's temporary directories are closed to others) and returns what
+// F returned.
+std::string as_nobody(const std::string& dir, const std::function<std::string()>& f) {
+    int fds[2];
+    if (::pipe(fds) != 0) return "pipe failed";
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::close(fds[0]);
+        std::string r = ::chdir(dir.c_str()) == 0 && ::setgroups(0, nullptr) == 0 && ::setgid(65534) == 0 &&
+                                ::setuid(65534) == 0
+                            ? f()
+                            : "cannot become nobody";
+        if (::write(fds[1], r.data(), r.size()) < 0) ::_exit(1);
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    ::waitpid(child, nullptr, 0);
+    return out;
+}
+
+// Writes, truncates and chowns clear setuid and setgid as the kernel's VFS does: on write
+// and truncate only when the caller lacks CAP_FSETID (setgid when group-executable or the
+// caller is outside the group), on chown always, even chown(f, -1, -1); a
+// security.capability xattr goes with any write. overlayfuse kept both bits when nobody
+// opened such a file with O_TRUNC: the kernel leaves that truncate to the daemon
+// (ATOMIC_O_TRUNC), which ran it with its own CAP_FSETID.
+TEST_F(WritableRegression, WriteTruncateAndChownClearSetuidLikeTheKernel) {
+    // a v2 file capability: cap_net_bind_service+ep
+    const std::string cap("\x01\x00\x00\x02\x00\x04\x00\x00\x00\x00\x00\x00"
+                          "\x00\x00\x00\x00\x00\x00\x00\x00", 20);
+    LayerStack s;
+    Layer& l = s.add_layer();
+    const std::vector<std::string> names = {"w-user", "w-root",  "t-user",     "t-root",    "otrunc-user",
+                                            "otrunc-root", "chown-root", "chown-none", "sgid-noexec", "cap-write",
+                                            "cap-root-w"};
+    for (size_t i = 0; i < 8; ++i) l.file(names[i], "data\n", 06777);
+    l.file("sgid-noexec", "data\n", 02776);
+    l.file("cap-write", "data\n", 0777).xattrs.push_back({"security.capability", cap});
+    l.file("cap-root-w", "data\n", 04777).xattrs.push_back({"security.capability", cap});
+    MountPair p(s);
+    auto r = on_both(p, [&](const std::string& m) {
+        std::string out;
+        out += "w-user:" + as_nobody(m, [&] { return append("w-user", "x"); });
+        out += " w-root:" + append(m + "/w-root", "x");
+        out += " t-user:" + as_nobody(m, [&] { return rc(::truncate("t-user", 2)); });
+        out += " t-root:" + rc(::truncate((m + "/t-root").c_str(), 2));
+        auto otrunc = [](const std::string& path) {
+            int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+            if (fd < 0) return "-1 " + errno_name(errno);
+            ::close(fd);
+            return std::string("0");
+        };
+        out += " otrunc-user:" + as_nobody(m, [&] { return otrunc("otrunc-user"); });
+        out += " otrunc-root:" + otrunc(m + "/otrunc-root");
+        out += " chown-root:" + rc(::chown((m + "/chown-root").c_str(), 0, 0));
+        out += " chown-none:" + rc(::chown((m + "/chown-none").c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(-1)));
+        out += " sgid-noexec:" + as_nobody(m, [&] { return append("sgid-noexec", "x"); });
+        out += " cap-write:" + as_nobody(m, [&] { return append("cap-write", "x"); });
+        out += " cap-root-w:" + append(m + "/cap-root-w", "x");
+        for (const auto& n : names) {
+            char v[64];
+            ssize_t len = ::lgetxattr((m + "/" + n).c_str(), "security.capability", v, sizeof v);
+            out += "\n  " + n + ": " + lstat_text(m + "/" + n).substr(0, 40) +
+                   (len > 0 ? " cap" : len < 0 && errno == ENODATA ? " no-cap" : " cap?" + errno_name(errno));
+        }
+        return out;
+    });
+    EXPECT_SAME(r, "writes, truncates, opens with O_TRUNC and chowns of setuid/setgid files, as nobody and root");
 }
 
 // readdir lists "." and ".." in every directory.

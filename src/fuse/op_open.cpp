@@ -15,6 +15,16 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         fuse_reply_err(req, -fd);
         return;
     }
+    // The kernel leaves O_TRUNC to us (ATOMIC_O_TRUNC), and with it clearing setuid: its own
+    // truncate-on-open would have done that with the caller's rights, ours ran with the daemon's.
+    if (fi->flags & O_TRUNC) {
+        int err = kill_privs_after_truncate(req, ino, fd);
+        if (err < 0) {
+            ::close(fd);
+            fuse_reply_err(req, -err);
+            return;
+        }
+    }
     fi->fh = static_cast<uint64_t>(fd);
     // Writes reach the layer file before WRITE is answered and locks are the kernel's own,
     // so a FLUSH on close would have nothing to do: not asking for it saves a round trip.

@@ -63,6 +63,7 @@ struct FuseSession::Context {
     double timeout = 0;
     Passthrough passthrough;
     bool no_open = false;  // answer OPEN with ENOSYS and read through read_fds
+    fuse_session* session = nullptr;
     ReadFds read_fds;
     HelperThread helper;
 };
@@ -90,6 +91,10 @@ inline void reply_status(fuse_req_t req, int err) { fuse_reply_err(req, err < 0 
 void reply_new_entry(fuse_req_t req, int err, merge::Node* n);
 // The caller's identity for new objects (the kernel already applied the umask).
 merge::Caller caller(fuse_req_t req);
+
+// After the daemon truncated node INO's file FD for REQ's caller: clears the setuid and
+// setgid bits the caller's own truncate would have cleared (kill_privs.cpp). 0 or -errno.
+int kill_privs_after_truncate(fuse_req_t req, fuse_ino_t ino, int fd);
 
 // The entry reply for a node the engine just counted a lookup for.
 fuse_entry_param entry_of(fuse_req_t req, merge::Node& n);

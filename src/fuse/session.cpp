@@ -117,6 +117,7 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     for (auto& a : args) argv.push_back(a.data());
     fuse_args fa = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
     se_ = fuse_session_new(&fa, &operations(), sizeof(fuse_lowlevel_ops), ctx_.get());
+    ctx_->session = se_;
     fuse_opt_free_args(&fa);
     if (!se_) {
         std::lock_guard lock(g_log_mu);
