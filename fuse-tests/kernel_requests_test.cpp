@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -27,6 +28,8 @@ namespace {
 class KernelRequests : public ::testing::Test {
 protected:
     static constexpr int kMany = 1000;  // entries of many/: several READDIRPLUS replies
+    static constexpr int kSeries = 30;  // files of series/ (read-ahead across files)
+    static constexpr size_t kSeriesBytes = 16 << 10;
 
     void SetUp() override {
         if (!running_as_root()) GTEST_SKIP() << "these tests mount as root";
@@ -35,6 +38,7 @@ protected:
         s.add_layer().file("low", "lower file\n");
         s.add_layer().file("d/high", "upper file\n");
         for (int i = 0; i < kMany; ++i) s.layers[i % 2].file("many/entry-with-a-longish-name-" + std::to_string(i), "");
+        for (int i = 0; i < kSeries; ++i) s.layers[i % 2].file("series/f" + std::to_string(100 + i), std::string(kSeriesBytes, 'x'));
         big_.assign(32u << 20, '\0');
         for (size_t i = 0; i < big_.size(); i += 4096) big_[i] = static_cast<char>('a' + i / 4096 % 26);
         s.layers.front().file("big", big_);
@@ -166,6 +170,65 @@ TEST_F(KernelRequests, WalkGetsAttributesWithEveryPartOfAListing) {
     EXPECT_GE(count(trace, "READDIRPLUS"), 3u) << "many/ was meant to need several replies";
     EXPECT_EQ(count(trace, "READDIR"), 0u);
     EXPECT_LE(count(trace, "LOOKUP"), 1u) << "one for many/ itself; more: entries listed without attributes";
+}
+
+// Read-ahead across files: reading a directory's files in listing order makes the daemon
+// fetch the next ones from the layers meanwhile (the kernel's read-ahead stops at the end of
+// each file); a walk that only stats fetches nothing.
+TEST_F(KernelRequests, ReadingFilesInOrderFetchesTheNextOnes) {
+    auto lower_of = [&](const std::string& name) {
+        for (const auto& l : layers_)
+            if (::access((l + "/series/" + name).c_str(), F_OK) == 0) return l + "/series/" + name;
+        return std::string();
+    };
+    auto resident = [&](const std::string& name) {
+        int fd = ::open(lower_of(name).c_str(), O_RDONLY);
+        void* p = ::mmap(nullptr, kSeriesBytes, PROT_READ, MAP_SHARED, fd, 0);
+        ::close(fd);
+        unsigned char vec[4] = {};
+        bool all = p != MAP_FAILED && ::mincore(p, kSeriesBytes, vec) == 0 && vec[0] & vec[1] & vec[2] & vec[3] & 1;
+        if (p != MAP_FAILED) ::munmap(p, kSeriesBytes);
+        return all;
+    };
+    ::sync();
+    for (int i = 0; i < kSeries; ++i) {
+        int fd = ::open(lower_of("f" + std::to_string(100 + i)).c_str(), O_RDONLY);
+        ASSERT_GE(fd, 0);
+        ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+        ::close(fd);
+    }
+    if (resident("f100")) GTEST_SKIP() << "the layers' file system keeps its pages (tmpfs?)";
+    std::vector<std::string> order;  // the view's listing order
+    std::vector<std::string> fetched_by_walk, fetched_by_reads;
+    traced("data=cache", [&] {
+        DIR* d = ::opendir((mnt_ + "/series").c_str());
+        ASSERT_NE(d, nullptr);
+        while (struct dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') order.push_back(e->d_name);
+        ::closedir(d);
+        for (const auto& n : order) {
+            struct stat st;
+            EXPECT_EQ(::stat((mnt_ + "/series/" + n).c_str(), &st), 0) << n;
+        }
+        for (const auto& n : order)
+            if (resident(n)) fetched_by_walk.push_back(n);
+        char buf[64];
+        for (int i = 0; i < 2; ++i) {
+            int fd = ::open((mnt_ + "/series/" + order[i]).c_str(), O_RDONLY);
+            ASSERT_GE(fd, 0);
+            EXPECT_GT(::read(fd, buf, sizeof buf), 0);
+            ::close(fd);
+        }
+        for (int wait = 0; wait < 200 && !resident(order[9]); ++wait) ::usleep(10000);
+        for (const auto& n : order)
+            if (resident(n)) fetched_by_reads.push_back(n);
+    });
+    ASSERT_EQ(order.size(), static_cast<size_t>(kSeries));
+    EXPECT_TRUE(fetched_by_walk.empty()) << "a walk fetched " << fetched_by_walk.size() << " files, e.g. " << fetched_by_walk[0];
+    EXPECT_TRUE(std::find(fetched_by_reads.begin(), fetched_by_reads.end(), order[9]) != fetched_by_reads.end())
+        << order[9] << " (8 files after the second one read) was not fetched";
+    EXPECT_TRUE(std::find(fetched_by_reads.begin(), fetched_by_reads.end(), order.back()) == fetched_by_reads.end())
+        << order.back() << " was fetched: read-ahead went too far";
 }
 
 TEST_F(KernelRequests, DaemonModeAnswersEveryOpen) {

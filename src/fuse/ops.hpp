@@ -12,6 +12,7 @@
 
 #include "overlayfuse/fuse/session.hpp"
 #include "overlayfuse/helper_thread.hpp"
+#include "overlayfuse/work_queue.hpp"
 #include "overlayfuse/merge/engine.hpp"
 
 namespace ovf::fuse {
@@ -66,6 +67,7 @@ struct FuseSession::Context {
     fuse_session* session = nullptr;
     ReadFds read_fds;
     HelperThread helper;
+    WorkQueue read_ahead;  // fetches files ahead of a reader (Engine::plan_read_ahead)
 };
 
 

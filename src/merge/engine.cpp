@@ -146,12 +146,13 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* at
     if (name == "." || name == "..") return -EINVAL;  // the kernel resolves these itself
     std::shared_ptr<const Listing> list;
     if (int err = listing(dir, &list); err < 0) return err;
-    auto e = list->find(name);
+    uint32_t slot = Node::kNoSlot;
+    auto e = list->find(name, &slot);
     if (!e) return -ENOENT;
     std::shared_ptr<Node> fresh;
     std::shared_ptr<const BranchList> branches;
     if (int err = stack(dir, &branches); err < 0) return err;
-    if (int err = make_node(dir, branches, *e, &fresh); err < 0) {
+    if (int err = make_node(dir, branches, *e, slot, &fresh); err < 0) {
         if (err == -ENOENT) {
             std::shared_ptr<Listing> rw;
             if (listing_rw(dir, &rw) == 0) rw->remove(name);
@@ -233,7 +234,7 @@ void Engine::forget(Node& node, uint64_t n) {
 }
 
 int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent_list,
-                      const DirEntry& e, std::shared_ptr<Node>* out) const {
+                      const DirEntry& e, uint32_t slot, std::shared_ptr<Node>* out) const {
     const BranchList& parent = *parent_list;
     const Branch* pb = branch_in(parent, e.layer);
     if (!pb) return -EIO;
@@ -274,12 +275,12 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     view.st_ino = e.ino;  // the listing's number: stays the same across copy-up
     auto node = std::make_shared<Node>(std::move(branches), view);
     node->keys_.push_back({st.st_dev, st.st_ino});
-    // Copy-up, rename and unlink need to know where a node was reached; a read-only view only
-    // ever asks a directory for its parent (".."), so its files do without (and the names).
-    if (writable() || node->is_dir()) {
-        node->parent_ = dir.shared_from_this();
-        node->name_ = e.name;
-    }
+    // Copy-up, rename and unlink need to know where a node was reached; a read-only view asks
+    // a directory for its parent (".."), and read-ahead a file for its place in the listing,
+    // so its files do without their names.
+    node->parent_ = dir.shared_from_this();
+    node->slot_ = slot;
+    if (writable() || node->is_dir()) node->name_ = e.name;
     if (node->is_dir() && e.layer == 0) node->dir_->redirect = top_markers.redirect;
     if (defer) {
         // The parent's list keeps its copies open until the stack is complete.

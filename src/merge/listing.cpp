@@ -13,11 +13,17 @@ Listing::Listing(std::vector<DirEntry> entries) {
     }
 }
 
-std::optional<DirEntry> Listing::find(std::string_view name) const {
+std::optional<DirEntry> Listing::find(std::string_view name, uint32_t* slot) const {
     std::shared_lock lock(mu_);
     auto it = index_.find(name);
     if (it == index_.end()) return std::nullopt;
+    if (slot) *slot = *it;
     return slots_[*it];
+}
+
+std::optional<DirEntry> Listing::at(size_t slot) const {
+    std::shared_lock lock(mu_);
+    return slot < slots_.size() ? slots_[slot] : std::nullopt;
 }
 
 std::vector<std::pair<size_t, DirEntry>> Listing::slice(size_t from, size_t max) const {

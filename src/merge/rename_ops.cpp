@@ -177,8 +177,10 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
         // reached through another name than these two.
         s.n->parent_ = newdir.shared_from_this();
         s.n->name_ = nn;
+        s.n->slot_ = Node::kNoSlot;
         d.n->parent_ = olddir.shared_from_this();
         d.n->name_ = on;
+        d.n->slot_ = Node::kNoSlot;
         rekey(*s.n, &newdir, nn);
         rekey(*d.n, &olddir, on);
         return 0;
@@ -194,6 +196,7 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     }
     s.n->parent_ = newdir.shared_from_this();
     s.n->name_ = nn;
+    s.n->slot_ = Node::kNoSlot;
     rekey(*s.n, &newdir, nn);
     return 0;
 }

@@ -91,6 +91,22 @@ public:
     // The merged listing of DIR, built on first use and kept while the node lives.
     int listing(Node& dir, std::shared_ptr<const Listing>* out);
 
+    // ---- read-ahead across files (read_ahead.cpp) -----------------------------------------
+    // The kernel's read-ahead never crosses files, so a reader that reads a directory's files
+    // in listing order (tar, scanners, cp -r) waits for the disk once per file, where the
+    // disk could be fetching the next ones meanwhile. When FILE's first read follows the first
+    // read of an earlier file of the same directory, the next few regular files are worth
+    // fetching: plan_read_ahead says which (cheap, no I/O) and read_ahead fetches them (the
+    // caller runs it on another thread).
+    struct ReadAhead {
+        std::shared_ptr<Node> dir;
+        uint32_t from = 0, to = 0;  // listing slots [from, to)
+    };
+    bool plan_read_ahead(Node& file, ReadAhead* out);
+    // Starts reading the first bytes of JOB's regular files into the layers' page cache;
+    // returns how many files it asked for.
+    size_t read_ahead(const ReadAhead& job);
+
     int getattr(Node& node, struct stat* st) const;
     // st_ino of the directory NODE was found in (for ".."); its own for the root.
     ino_t parent_ino(const Node& node);
@@ -133,8 +149,9 @@ private:
 
     int listing_rw(Node& dir, std::shared_ptr<Listing>* out);
     int build_listing(const Node& dir, const BranchList& branches, std::vector<DirEntry>& out) const;
+    // SLOT: E's slot in DIR's listing.
     int make_node(Node& dir, const std::shared_ptr<const BranchList>& parent, const DirEntry& e,
-                  std::shared_ptr<Node>* out) const;
+                  uint32_t slot, std::shared_ptr<Node>* out) const;
     // Enters a fresh node in the table, or returns the live node with the same key, and
     // counts one lookup. Nodes are found by their layer object, or, for a node per name
     // (NAME_KEY given), by their parent and name.

@@ -108,6 +108,9 @@ private:
     // views, as in the kernel overlay without an index, so one parent is enough.
     std::shared_ptr<Node> parent_;
     std::string name_;
+    // The slot of this name in parent_'s listing (read-ahead across files), or kNoSlot.
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
+    std::atomic<uint32_t> slot_{kNoSlot};
 
     uint64_t nlookup_ = 0;  // guarded by the engine's table lock
     // The (st_dev, st_ino) table keys that lead here: the top copy's, and after copy-up
@@ -139,6 +142,10 @@ private:
         // involved, so the parent's listing says which layers hold it.
         std::unique_ptr<PendingStack> pending;
         std::string redirect;  // the upper copy's overlay.redirect, if any
+        // Read-ahead across files (read_ahead.cpp): the slot of the file whose first read came
+        // last, and the slot up to which files have been fetched ahead.
+        std::atomic<uint32_t> last_read{kNoSlot};
+        std::atomic<uint32_t> ahead_until{0};
     };
     const std::unique_ptr<DirState> dir_;
 };
