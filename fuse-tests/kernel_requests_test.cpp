@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,6 +230,28 @@ TEST_F(KernelRequests, ReadingFilesInOrderFetchesTheNextOnes) {
         << order[9] << " (8 files after the second one read) was not fetched";
     EXPECT_TRUE(std::find(fetched_by_reads.begin(), fetched_by_reads.end(), order.back()) == fetched_by_reads.end())
         << order.back() << " was fetched: read-ahead went too far";
+}
+
+// A FUSE mount gets 128 KiB of read-ahead: a big file came in 128 KiB READs, one round
+// trip each. The daemon (as root) raises it to what one READ carries, about 1 MiB.
+TEST_F(KernelRequests, BigFilesComeInReadsOfAboutAMegabyte) {
+    std::string setting;
+    std::string trace = traced("data=daemon", [&] {
+        struct stat st;
+        ASSERT_EQ(::stat(mnt_.c_str(), &st), 0);
+        std::ifstream in("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                         std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
+        std::getline(in, setting);
+        int fd = ::open((mnt_ + "/big").c_str(), O_RDONLY);
+        ASSERT_GE(fd, 0);
+        std::vector<char> buf(1 << 20);
+        size_t total = 0;
+        for (ssize_t n; (n = ::read(fd, buf.data(), buf.size())) > 0;) total += static_cast<size_t>(n);
+        ::close(fd);
+        EXPECT_EQ(total, big_.size());
+    });
+    EXPECT_EQ(setting, "1024");
+    EXPECT_LE(count(trace, "READ"), 64u) << "32 MiB in READs of 128 KiB would take 256";
 }
 
 TEST_F(KernelRequests, DaemonModeAnswersEveryOpen) {

@@ -163,6 +163,52 @@ bool FuseSession::mount_directly(const std::string& mnt) {
     return true;
 }
 
+namespace {
+
+// "0:53", the device of the file system mounted last on MNT, from /proc/self/mountinfo (a
+// stat of MNT would ask ourselves, before anyone serves).
+std::string mounted_device(const std::string& mnt) {
+    std::FILE* f = std::fopen("/proc/self/mountinfo", "re");
+    if (!f) return "";
+    std::string dev;
+    char* line = nullptr;
+    size_t cap = 0;
+    while (::getline(&line, &cap, f) > 0) {
+        char id[32], where[4096];
+        if (std::sscanf(line, "%*s %*s %31s %*s %4095s", id, where) != 2) continue;
+        std::string path;  // mountinfo escapes space, tab, newline and backslash as \ooo
+        for (const char* p = where; *p; ++p) {
+            if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] && p[3]) {
+                path += static_cast<char>((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+                p += 3;
+            } else {
+                path += *p;
+            }
+        }
+        if (path == mnt) dev = id;
+    }
+    std::free(line);
+    std::fclose(f);
+    return dev;
+}
+
+}  // namespace
+
+// The kernel gives a FUSE mount 128 KiB of read-ahead, so a large file comes in READs of
+// 128 KiB, each a round trip, where the layers' own disk reads ahead by megabytes. One
+// READ may carry up to max_write (about 1 MiB): asking for that much read-ahead reads
+// 1 GiB in an eighth of the requests (cold 1 GiB: 0.91 -> 0.84 s here, the disk itself
+// 0.78). Only root may write the setting; for others the mount keeps the default.
+void FuseSession::widen_read_ahead(const std::string& mnt) {
+    std::string dev = mounted_device(mnt);
+    if (dev.empty()) return;
+    std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+    if (std::FILE* f = std::fopen(path.c_str(), "we")) {
+        std::fprintf(f, "%u\n", kReadAheadKb);
+        std::fclose(f);
+    }
+}
+
 void FuseSession::mount(const std::string& mnt) {
     {
         std::lock_guard lock(g_log_mu);
@@ -174,6 +220,7 @@ void FuseSession::mount(const std::string& mnt) {
                         (g_last_log.empty() ? std::string("mount failed") : g_last_log));
     }
     mounted_ = true;
+    mnt_ = mnt;
     // Our own changes the kernel cannot know of (a copy-up changes link counts): drop its
     // cached attributes. Attributes only (offset -1): no page cache, no inode locks, so
     // this is safe inside any request handler.
@@ -223,6 +270,7 @@ int FuseSession::serve() {
     if (fuse_set_signal_handlers(se_) == 0) signals_set_ = true;
     answer_init(se_);
     if (fuse_session_exited(se_)) return 0;
+    widen_read_ahead(mnt_);  // INIT has just set it to at most 128 KiB
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_clone_fd(cfg, 0);
     if (opts_.max_threads) fuse_loop_cfg_set_max_threads(cfg, opts_.max_threads);

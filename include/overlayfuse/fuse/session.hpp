@@ -55,12 +55,16 @@ private:
     // libfuse would also fork and exec mount(8) to update /etc/mtab, a symlink to
     // /proc/self/mounts on every current system, which costs more than the mount itself.
     bool mount_directly(const std::string& mnt);
+    // Raises the mount's read-ahead to what one READ can carry (root only; see session.cpp).
+    static constexpr unsigned kReadAheadKb = 1024;
+    void widen_read_ahead(const std::string& mnt);
 
     std::unique_ptr<Context> ctx_;
     FuseOptions opts_;
     ::fuse_session* se_ = nullptr;
     bool writable_ = false;
     bool mounted_ = false;
+    std::string mnt_;
     std::string self_mounted_;  // the mount point, when mount_directly() mounted it
     bool signals_set_ = false;
 };
