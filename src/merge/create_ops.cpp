@@ -119,7 +119,7 @@ int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::
     if (ino) view.st_ino = *ino;
     std::shared_ptr<Listing> l;
     if (int err = listing_rw(dir, &l); err < 0) return err;
-    l->put({n, 0, static_cast<uint8_t>(IFTODT(st.st_mode)), view.st_ino, {}, covers_lower});
+    l->put({n, view.st_ino, {}, 0, static_cast<uint8_t>(IFTODT(st.st_mode)), covers_lower});
     BranchList b;
     b.push_back({0, false, std::move(guard), nullptr});
     auto node = std::make_shared<Node>(std::move(b), view);

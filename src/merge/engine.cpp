@@ -152,7 +152,8 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* at
     std::shared_ptr<Node> fresh;
     std::shared_ptr<const BranchList> branches;
     if (int err = stack(dir, &branches); err < 0) return err;
-    if (int err = make_node(dir, branches, *e, slot, &fresh); err < 0) {
+    struct stat made_attr;
+    if (int err = make_node(dir, branches, *e, slot, &fresh, &made_attr); err < 0) {
         if (err == -ENOENT) {
             std::shared_ptr<Listing> rw;
             if (listing_rw(dir, &rw) == 0) rw->remove(name);
@@ -161,13 +162,13 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* at
     }
     // Lower hard links get one node per name in a writable view: copying up one name must
     // not change the others (the kernel overlay without an index behaves the same).
-    bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && fresh->attr_.nlink() > 1;
+    bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && made_attr.st_nlink > 1;
     const Node* made = fresh.get();
     *out = adopt(std::move(fresh), per_name ? std::optional<NameKey>(NameKey{&dir, e->name}) : std::nullopt);
     if (!attr) return 0;
     // A node made just now was stat'ed just now; one the view already had may have changed.
     if (*out == made) {
-        *attr = made->attr_.to_stat(made->ino());
+        *attr = made_attr;
     } else if (int err = getattr(**out, attr); err < 0) {
         forget(**out, 1);
         return err;
@@ -234,7 +235,8 @@ void Engine::forget(Node& node, uint64_t n) {
 }
 
 int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent_list,
-                      const DirEntry& e, uint32_t slot, std::shared_ptr<Node>* out) const {
+                      const DirEntry& e, uint32_t slot, std::shared_ptr<Node>* out,
+                      struct stat* attr) const {
     const BranchList& parent = *parent_list;
     const Branch* pb = branch_in(parent, e.layer);
     if (!pb) return -EIO;
@@ -287,6 +289,7 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
         node->dir_->pending = std::make_unique<Node::PendingStack>(Node::PendingStack{parent_list, e});
         node->pending_flag_.store(true, std::memory_order_release);
     }
+    *attr = view;
     *out = std::move(node);
     return 0;
 }
@@ -395,12 +398,9 @@ int Engine::stack(Node& node, std::shared_ptr<const BranchList>* out) const {
     return 0;
 }
 
+// Asked of the layer each time, as the kernel overlay does: the kernel caches attributes of
+// read-only views for a day, so this is rare there, and a node is 80 bytes smaller for it.
 int Engine::getattr(Node& node, struct stat* st) const {
-    if (!writable()) {
-        // st_ino: the node's number, which is the top copy's as first seen.
-        *st = node.attr_.to_stat(node.ino());
-        return 0;
-    }
     auto branches = node.branches();
     if (sys::fstat_fd(branches->front().fd.get(), st) < 0) return -EIO;
     *st = view_attr(*st, branches->front().layer, node.merged() ? 2 : 1);

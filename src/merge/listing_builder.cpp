@@ -52,7 +52,7 @@ public:
             if (whiteout) return;  // hidden; State{} is closed
             s.index = static_cast<int32_t>(out_.size());
             s.open = e.type == DT_DIR;
-            out_.push_back({e.name, layer, e.type, ino, {}, false});
+            out_.push_back({e.name, ino, {}, layer, e.type, false});
             return;
         }
         if (s.layer == layer) return;  // a second marker for a name of the same layer

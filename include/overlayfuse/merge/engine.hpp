@@ -149,9 +149,10 @@ private:
 
     int listing_rw(Node& dir, std::shared_ptr<Listing>* out);
     int build_listing(const Node& dir, const BranchList& branches, std::vector<DirEntry>& out) const;
-    // SLOT: E's slot in DIR's listing.
+    // SLOT: E's slot in DIR's listing. ATTR gets the new node's attributes as getattr()
+    // gives them.
     int make_node(Node& dir, const std::shared_ptr<const BranchList>& parent, const DirEntry& e,
-                  uint32_t slot, std::shared_ptr<Node>* out) const;
+                  uint32_t slot, std::shared_ptr<Node>* out, struct stat* attr) const;
     // Enters a fresh node in the table, or returns the live node with the same key, and
     // counts one lookup. Nodes are found by their layer object, or, for a node per name
     // (NAME_KEY given), by their parent and name.

@@ -19,15 +19,15 @@ namespace ovf::merge {
 
 struct DirEntry {
     std::string name;
-    uint16_t layer = 0;   // engine layer index of the topmost copy (0 = topmost layer)
-    uint8_t type = 0;     // DT_* of the topmost copy
     ino_t ino = 0;        // st_ino the view reports for it
     // For a directory: the lower layers (top first) where the name is a directory too and
     // nothing in between hides it. Opacity is applied later, when the child is looked up.
     std::vector<uint16_t> lower_dirs;
+    uint16_t layer = 0;   // engine layer index of the topmost copy (0 = topmost layer)
+    uint8_t type = 0;     // DT_* of the topmost copy
     // Layers below the topmost copy hold this name (so deleting it needs a whiteout).
     bool covers_lower = false;
-};
+};  // in this order: 72 bytes, not 80 (a listing holds one per name)
 
 class Listing {
 public:

@@ -31,49 +31,11 @@ struct Branch {
 };
 using BranchList = std::vector<Branch>;
 
-// struct stat as a read-only view serves it, in 80 bytes instead of 144: no st_dev (FUSE
-// sets its own) and no padding. Every node keeps one: 64 bytes saved per entry walked.
-class Attr {
-public:
-    explicit Attr(const struct stat& st)
-        : size_(st.st_size), blocks_(st.st_blocks), rdev_(st.st_rdev),
-          atime_(st.st_atim.tv_sec), mtime_(st.st_mtim.tv_sec), ctime_(st.st_ctim.tv_sec),
-          atime_ns_(static_cast<uint32_t>(st.st_atim.tv_nsec)),
-          mtime_ns_(static_cast<uint32_t>(st.st_mtim.tv_nsec)),
-          ctime_ns_(static_cast<uint32_t>(st.st_ctim.tv_nsec)), mode_(st.st_mode),
-          nlink_(static_cast<uint32_t>(st.st_nlink)), uid_(st.st_uid), gid_(st.st_gid),
-          blksize_(static_cast<uint32_t>(st.st_blksize)) {}
-    struct stat to_stat(ino_t ino) const {
-        struct stat st{};
-        st.st_ino = ino;
-        st.st_size = size_;
-        st.st_blocks = blocks_;
-        st.st_rdev = rdev_;
-        st.st_atim = {atime_, atime_ns_};
-        st.st_mtim = {mtime_, mtime_ns_};
-        st.st_ctim = {ctime_, ctime_ns_};
-        st.st_mode = mode_;
-        st.st_nlink = nlink_;
-        st.st_uid = uid_;
-        st.st_gid = gid_;
-        st.st_blksize = blksize_;
-        return st;
-    }
-    nlink_t nlink() const { return nlink_; }
-
-private:
-    int64_t size_, blocks_;
-    uint64_t rdev_;
-    int64_t atime_, mtime_, ctime_;
-    uint32_t atime_ns_, mtime_ns_, ctime_ns_;
-    uint32_t mode_, nlink_, uid_, gid_, blksize_;
-};
-
 class Node : public std::enable_shared_from_this<Node> {
 public:
     Node(BranchList branches, const struct stat& st)
         : branches_(std::make_shared<const BranchList>(std::move(branches))),
-          attr_(st), type_(st.st_mode & S_IFMT), ino_(st.st_ino),
+          type_(st.st_mode & S_IFMT), ino_(st.st_ino),
           dir_(S_ISDIR(st.st_mode) ? std::make_unique<DirState>() : nullptr) {}
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -98,7 +60,6 @@ public:
 private:
     friend class Engine;
     std::atomic<std::shared_ptr<const BranchList>> branches_;
-    const Attr attr_;  // attributes as first seen (read-only views serve these)
     const mode_t type_;
     std::atomic<bool> pending_flag_{false};  // DirState::pending is set (read without the lock)
     std::atomic<ino_t> ino_;
