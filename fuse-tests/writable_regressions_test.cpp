@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <linux/fs.h>
@@ -363,6 +365,31 @@ TEST_F(WritableRegression, WriteTruncateAndChownClearSetuidLikeTheKernel) {
         return out;
     });
     EXPECT_SAME(r, "writes, truncates, opens with O_TRUNC and chowns of setuid/setgid files, as nobody and root");
+}
+
+// ioctls: lsattr's flag queries answer from the top copy's inode, anything else is ENOTTY
+// as on a plain file (Python's isatty() asks TCGETS of every file it opens). overlayfuse
+// had no ioctl at all, which the kernel reports as ENOTTY: lsattr failed on every file.
+TEST_F(WritableRegression, IoctlFlagQueriesWorkOthersAreENOTTY) {
+    LayerStack s;
+    s.add_layer().file("d/f", "f\n");
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        std::string out;
+        for (const char* rel : {"d/f", "d"}) {
+            int fd = ::open((m + "/" + rel).c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) return "open " + std::string(rel) + " -1 " + errno_name(errno);
+            int flags = 0;
+            struct fsxattr fsx{};
+            struct termios t;
+            out += std::string(rel) + ": getflags=" + rc(::ioctl(fd, FS_IOC_GETFLAGS, &flags)) + " flags=" +
+                   std::to_string(flags) + " fsgetxattr=" + rc(::ioctl(fd, FS_IOC_FSGETXATTR, &fsx)) +
+                   " xflags=" + std::to_string(fsx.fsx_xflags) + " isatty=" + rc(::tcgetattr(fd, &t)) + "; ";
+            ::close(fd);
+        }
+        return out;
+    });
+    EXPECT_SAME(r, "FS_IOC_GETFLAGS, FS_IOC_FSGETXATTR and TCGETS on a lower file and directory");
 }
 
 // readdir lists "." and ".." in every directory.

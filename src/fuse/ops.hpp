@@ -118,6 +118,8 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
 void getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
 void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void statfs(fuse_req_t req, fuse_ino_t ino);
+void ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
+           const void* in_buf, size_t in_size, size_t out_size);
 
 // Writable views only (the mount is read-only otherwise, and the kernel refuses these).
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);

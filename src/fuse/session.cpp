@@ -55,6 +55,7 @@ const fuse_lowlevel_ops& operations() {
         x.fsync = ops::fsync;
         x.fsyncdir = ops::fsyncdir;
         x.fallocate = ops::fallocate;
+        x.ioctl = ops::ioctl;
         return x;
     }();
     return o;
