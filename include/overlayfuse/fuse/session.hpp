@@ -57,14 +57,14 @@ private:
     bool mount_directly(const std::string& mnt);
     // Raises the mount's read-ahead to what one READ can carry (root only; see session.cpp).
     static constexpr unsigned kReadAheadKb = 1024;
-    void widen_read_ahead(const std::string& mnt);
+    void widen_read_ahead();
 
     std::unique_ptr<Context> ctx_;
     FuseOptions opts_;
     ::fuse_session* se_ = nullptr;
     bool writable_ = false;
     bool mounted_ = false;
-    std::string mnt_;
+    std::string bdi_read_ahead_;  // /sys/class/bdi/<the mount's device>/read_ahead_kb
     std::string self_mounted_;  // the mount point, when mount_directly() mounted it
     bool signals_set_ = false;
 };
