@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,5 +43,9 @@ int readlink_fd(int opath_fd, std::string& out);
 
 // Path of an fd as /proc/self/fd/N, for the calls that have no *at() form.
 std::string proc_fd_path(int fd);
+
+// Thread PID's effective capabilities (CapEff in /proc/PID/status), bit n = capability n;
+// nullopt when they cannot be read (no /proc, the thread is gone).
+std::optional<uint64_t> effective_caps(pid_t pid);
 
 }  // namespace ovf::sys

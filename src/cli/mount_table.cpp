@@ -10,47 +10,15 @@
 #include <sstream>
 
 #include "overlayfuse/error.hpp"
+#include "overlayfuse/mountinfo.hpp"
+#include "overlayfuse/sys.hpp"
 
 namespace ovf::cli {
 
-namespace {
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& s) {
-    auto octal = [](char c) { return c >= '0' && c <= '7'; };
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) &&
-            octal(s[i + 3])) {
-            out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 +
-                                            (s[i + 3] - '0')));
-            i += 3;
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 std::optional<std::string> mounted_type(const std::string& path) {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    std::optional<std::string> found;
-    while (std::getline(in, line)) {
-        // id parent major:minor root mountpoint options [optional...] - fstype source super
-        std::istringstream ls(line);
-        std::string id, parent, devno, root, point;
-        ls >> id >> parent >> devno >> root >> point;
-        if (unescape(point) != path) continue;
-        std::string field;
-        while (ls >> field && field != "-") {}
-        std::string fstype;
-        ls >> fstype;
-        found = fstype;  // the last one listed is the one on top
-    }
-    return found;
+    auto m = mount_at(path);
+    if (!m) return std::nullopt;
+    return m->fstype;
 }
 
 std::string check_mount_point(const std::string& mnt) {
@@ -71,14 +39,8 @@ std::string check_mount_point(const std::string& mnt) {
 }
 
 bool has_cap_sys_admin() {
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("CapEff:", 0) != 0) continue;
-        unsigned long long caps = std::strtoull(line.c_str() + 7, nullptr, 16);
-        return caps & (1ull << 21);  // CAP_SYS_ADMIN
-    }
-    return ::geteuid() == 0;
+    auto caps = sys::effective_caps(::getpid());
+    return caps ? (*caps & (1ull << 21)) != 0 : ::geteuid() == 0;  // CAP_SYS_ADMIN
 }
 
 }  // namespace ovf::cli

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 
 // The *xattrat calls (Linux 6.13) share one number on every architecture; glibc 2.36 has
 // neither wrappers nor numbers.
@@ -145,6 +146,20 @@ ssize_t readlinkat(int dirfd, const char* name, std::string& out) {
 int readlink_fd(int opath_fd, std::string& out) {
     ssize_t n = readlinkat(opath_fd, "", out);
     return n < 0 ? static_cast<int>(n) : 0;
+}
+
+std::optional<uint64_t> effective_caps(pid_t pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
+    std::FILE* f = std::fopen(path, "re");
+    if (!f) return std::nullopt;
+    std::optional<uint64_t> caps;
+    char line[256];
+    unsigned long long v = 0;
+    while (!caps && std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "CapEff: %llx", &v) == 1) caps = v;
+    std::fclose(f);
+    return caps;
 }
 
 }  // namespace ovf::sys

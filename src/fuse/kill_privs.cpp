@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ops.hpp"
+#include "overlayfuse/sys.hpp"
 
 namespace ovf::fuse::ops {
 
@@ -30,16 +31,9 @@ bool caller_has_fsetid(pid_t pid) {
     std::snprintf(path, sizeof path, "/proc/%d/ns/user", static_cast<int>(pid));
     if (::stat(path, &theirs) != 0 || ::stat("/proc/self/ns/user", &mine) != 0 || theirs.st_ino != mine.st_ino)
         return false;
-    std::snprintf(path, sizeof path, "/proc/%d/status", static_cast<int>(pid));
-    FILE* f = std::fopen(path, "re");
-    if (!f) return false;
-    unsigned long long caps = 0;
-    bool found = false;
-    char line[256];
-    while (!found && std::fgets(line, sizeof line, f)) found = std::sscanf(line, "CapEff: %llx", &caps) == 1;
-    std::fclose(f);
     constexpr int kCapFsetid = 4;
-    return found && (caps >> kCapFsetid & 1);
+    auto caps = sys::effective_caps(pid);
+    return caps && (*caps >> kCapFsetid & 1);
 }
 
 bool caller_in_group(fuse_req_t req, gid_t gid) {

@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "overlayfuse/error.hpp"
+#include "overlayfuse/mountinfo.hpp"
 #include "overlayfuse/unique_fd.hpp"
 #include "ops.hpp"
 
@@ -164,37 +165,6 @@ bool FuseSession::mount_directly(const std::string& mnt) {
     return true;
 }
 
-namespace {
-
-// "0:53", the device of the file system mounted last on MNT, from /proc/self/mountinfo (a
-// stat of MNT would ask ourselves, before anyone serves).
-std::string mounted_device(const std::string& mnt) {
-    std::FILE* f = std::fopen("/proc/self/mountinfo", "re");
-    if (!f) return "";
-    std::string dev;
-    char* line = nullptr;
-    size_t cap = 0;
-    while (::getline(&line, &cap, f) > 0) {
-        char id[32], where[4096];
-        if (std::sscanf(line, "%*s %*s %31s %*s %4095s", id, where) != 2) continue;
-        std::string path;  // mountinfo escapes space, tab, newline and backslash as \ooo
-        for (const char* p = where; *p; ++p) {
-            if (p[0] == '\\' && p[1] >= '0' && p[1] <= '7' && p[2] && p[3]) {
-                path += static_cast<char>((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-                p += 3;
-            } else {
-                path += *p;
-            }
-        }
-        if (path == mnt) dev = id;
-    }
-    std::free(line);
-    std::fclose(f);
-    return dev;
-}
-
-}  // namespace
-
 // The kernel gives a FUSE mount 128 KiB of read-ahead, so a large file comes in READs of
 // 128 KiB, each a round trip, where the layers' own disk reads ahead by megabytes. One
 // READ may carry up to max_write (about 1 MiB): asking for that much read-ahead reads a
@@ -223,9 +193,9 @@ void FuseSession::mount(const std::string& mnt) {
                         (g_last_log.empty() ? std::string("mount failed") : g_last_log));
     }
     mounted_ = true;
-    // Found now, in the process that mounted: the daemon, after the fork, need not parse.
-    if (std::string dev = mounted_device(mnt); !dev.empty())
-        bdi_read_ahead_ = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+    // Found now, in the process that mounted (a stat of MNT would ask ourselves, before
+    // anyone serves): the daemon, after the fork, need not parse.
+    if (auto m = mount_at(mnt)) bdi_read_ahead_ = "/sys/class/bdi/" + m->device + "/read_ahead_kb";
     // Our own changes the kernel cannot know of (a copy-up changes link counts): drop its
     // cached attributes. Attributes only (offset -1): no page cache, no inode locks, so
     // this is safe inside any request handler.

@@ -21,11 +21,6 @@ std::optional<DirEntry> Listing::find(std::string_view name, uint32_t* slot) con
     return slots_[*it];
 }
 
-std::optional<DirEntry> Listing::at(size_t slot) const {
-    std::shared_lock lock(mu_);
-    return slot < slots_.size() ? slots_[slot] : std::nullopt;
-}
-
 std::vector<std::pair<size_t, DirEntry>> Listing::slice(size_t from, size_t max) const {
     std::shared_lock lock(mu_);
     std::vector<std::pair<size_t, DirEntry>> out;

@@ -30,11 +30,9 @@ bool Engine::plan_read_ahead(Node& file, ReadAhead* out) {
     uint32_t slot = file.slot_.load(std::memory_order_relaxed);
     if (slot == Node::kNoSlot) return false;
     std::shared_ptr<Node> dir;
-    if (writable()) {
+    {
         std::lock_guard ns(ns_mu_);  // rename moves nodes between directories
         dir = file.parent_;
-    } else {
-        dir = file.parent_;  // set once, before the node was published
     }
     if (!dir || !dir->dir_) return false;
     Node::DirState& d = *dir->dir_;
@@ -59,12 +57,11 @@ size_t Engine::read_ahead(const ReadAhead& job) {
     std::shared_ptr<const BranchList> branches;
     if (listing(*job.dir, &list) < 0 || stack(*job.dir, &branches) < 0) return 0;
     size_t asked = 0;
-    for (uint32_t slot = job.from; slot < job.to; ++slot) {
-        auto e = list->at(slot);
-        if (!e || e->type != DT_REG) continue;
-        const Branch* b = branch_in(*branches, e->layer);
+    for (const auto& [slot, e] : list->slice(job.from, job.to - job.from)) {
+        if (slot >= job.to) break;  // holes were skipped: the slice may run past the range
+        const Branch* b = e.type == DT_REG ? branch_in(*branches, e.layer) : nullptr;
         if (!b) continue;
-        int fd = ::openat(b->fd.get(), e->name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        int fd = ::openat(b->fd.get(), e.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0) continue;  // a hint only: the reader will meet the error itself
         if (::readahead(fd, 0, kBytes) == 0) ++asked;
         ::close(fd);

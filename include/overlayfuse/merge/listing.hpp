@@ -37,8 +37,6 @@ public:
 
     // NAME's entry; SLOT, if given, gets its slot index.
     std::optional<DirEntry> find(std::string_view name, uint32_t* slot = nullptr) const;
-    // The entry in SLOT, if it is live.
-    std::optional<DirEntry> at(size_t slot) const;
     // Live entries from slot FROM on, at most MAX of them, each with its slot index.
     std::vector<std::pair<size_t, DirEntry>> slice(size_t from, size_t max) const;
     size_t live_count() const;
