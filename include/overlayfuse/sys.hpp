@@ -44,6 +44,10 @@ int readlink_fd(int opath_fd, std::string& out);
 // Path of an fd as /proc/self/fd/N, for the calls that have no *at() form.
 std::string proc_fd_path(int fd);
 
+// The kernel's absolute name for the directory behind FD (one readlink), or "" when it has
+// none this process can see (no /proc, or outside its root).
+std::string fd_dir_name(int fd);
+
 // Thread PID's effective capabilities (CapEff in /proc/PID/status), bit n = capability n;
 // nullopt when they cannot be read (no /proc, the thread is gone).
 std::optional<uint64_t> effective_caps(pid_t pid);

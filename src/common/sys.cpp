@@ -5,6 +5,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <climits>
+
 #include <cstdint>
 #include <cstdio>
 
@@ -46,6 +48,14 @@ ssize_t getxattrat(int dirfd, const char* path, int flags, const char* name, voi
 }  // namespace
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+std::string fd_dir_name(int fd) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(proc_fd_path(fd).c_str(), buf, sizeof buf - 1);
+    // "(unreachable)/x": outside this process's root, not a name to compare paths with.
+    if (n <= 0 || buf[0] != '/') return {};
+    return std::string(buf, static_cast<size_t>(n));
+}
 
 int open_path(int dirfd, const char* name) {
     int fd = ::openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <set>
 #include <cerrno>
 
 #include "overlayfuse/error.hpp"
@@ -36,6 +38,7 @@ Layer open_layer(const LayerSource& src, const MarkerFormats& formats) {
     struct stat st;
     if (sys::fstat_fd(fd, &st) < 0) throw UserError("cannot stat " + src.path);
     l.dev = st.st_dev;
+    l.ino = st.st_ino;
     if (l.markers) {
         for (const auto& path : l.markers->whiteouts) {
             auto slash = path.rfind('/');
@@ -46,22 +49,106 @@ Layer open_layer(const LayerSource& src, const MarkerFormats& formats) {
     return l;
 }
 
+// A is B or below it (both absolute names without "." or "..").
+bool inside(std::string_view a, std::string_view b) {
+    return a == b || (a.size() > b.size() && a.substr(0, b.size()) == b && a[b.size()] == '/');
+}
+
+// The kernel's name for FD, else realpath(PATH) (no /proc); "" if neither has one.
+std::string resolved_name(int fd, const std::string& path) {
+    if (std::string name = sys::fd_dir_name(fd); !name.empty()) return name;
+    char buf[PATH_MAX];
+    return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
+}
+
+using DirId = std::pair<dev_t, ino_t>;
+
+// Whether the chain of ".." from FD's directory (itself excluded) up to this process's "/"
+// meets an id of STOP (then *HIT is it) or one of KNOWN (then it is cut short there).
+// Every directory walked through is added to SEEN.
+bool walk_up(int fd, DirId self, const std::set<DirId>& stop, const std::set<DirId>& known,
+             std::vector<DirId>& seen, DirId* hit) {
+    std::string up = "..";
+    for (DirId prev = self; up.size() < PATH_MAX; up += "/..") {
+        struct stat st;
+        if (sys::fstatat(fd, up.c_str(), &st) < 0) return false;
+        DirId id{st.st_dev, st.st_ino};
+        if (id == prev || known.count(id)) return false;  // "/", or a chain walked before
+        if (stop.count(id)) {
+            *hit = id;
+            return true;
+        }
+        seen.push_back(prev = id);
+    }
+    return false;
+}
+
+// The upper and work directories may neither hold a layer nor sit in one: writes would
+// change a layer (the engine's store included). Directories are compared by identity
+// along their chains of "..", so symlinks, bind mounts and ".." in the arguments hide
+// nothing. Layers are usually siblings: after the first, one fstatat of ".." each finds a
+// parent known to lie outside (naming every layer through /proc instead cost 5 us each).
+void check_outside_layers(const UpperSource& upper, const std::vector<Layer>& lowers) {
+    struct Ours {
+        std::string what;  // "upper directory /x"
+        DirId id;
+        std::set<DirId> chain;  // itself and its ancestors
+    };
+    std::vector<Ours> ours;
+    std::set<DirId> ids, none;
+    for (auto [what, given] : {std::pair{"upper directory ", &upper.upper}, {"work directory ", &upper.work}}) {
+        UniqueFd fd(::open(given->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        struct stat st;
+        if (!fd || sys::fstat_fd(fd.get(), &st) < 0) continue;  // Upper names what is missing
+        Ours o{what + resolved_name(fd.get(), *given), {st.st_dev, st.st_ino}, {}};
+        std::vector<DirId> chain{o.id};
+        DirId unused;
+        walk_up(fd.get(), o.id, none, none, chain, &unused);
+        o.chain.insert(chain.begin(), chain.end());
+        ids.insert(o.id);
+        ours.push_back(std::move(o));
+    }
+    std::set<DirId> outside;  // directories whose chains meet neither of ours
+    for (const auto& l : lowers) {
+        DirId self{l.dev, l.ino}, hit{};
+        const Ours* overlap = nullptr;
+        for (const auto& o : ours)
+            if (!overlap && o.chain.count(self)) overlap = &o;  // the layer is it or holds it
+        std::vector<DirId> seen;
+        if (!overlap && walk_up(l.root.get(), self, ids, outside, seen, &hit))
+            for (const auto& o : ours)
+                if (o.id == hit) overlap = &o;  // the layer sits in it
+        if (!overlap) {
+            outside.insert(seen.begin(), seen.end());
+            continue;
+        }
+        std::string lower = resolved_name(l.root.get(), l.path);
+        bool label_names_it = lower.empty() || l.label.find(lower) != std::string::npos;
+        throw UserError(overlap->what + " overlaps " + l.label + (label_names_it ? "" : " (" + lower + ")") +
+                        ": never write into a layer");
+    }
+}
+
 }  // namespace
 
 Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
                std::optional<UpperSource> upper) {
     if (lowers.empty()) throw UserError("no layers to mount");
     if (lowers.size() + 1 > UINT16_MAX) throw UserError("too many layers");
+    std::vector<Layer> opened;
+    for (const auto& s : lowers) {
+        MarkerFormats f = formats;
+        if (s.upper_format) f.aufs_files = f.xattr_whiteouts = false;
+        opened.push_back(open_layer(s, f));
+    }
     if (upper) {
+        // Before Upper empties WORK/work: that must never be inside a layer.
+        check_outside_layers(*upper, opened);
         upper_ = std::make_unique<Upper>(*upper);
         layers_.push_back(open_layer({upper->upper, "upper directory " + upper->upper, nullptr},
                                      upper_->read_formats(formats)));
     }
-    for (const auto& s : lowers) {
-        MarkerFormats f = formats;
-        if (s.upper_format) f.aufs_files = f.xattr_whiteouts = false;
-        layers_.push_back(open_layer(s, f));
-    }
+    for (auto& l : opened) layers_.push_back(std::move(l));
     for (const auto& l : layers_) fs_index_.emplace(l.dev, static_cast<unsigned>(fs_index_.size()));
     single_fs_ = fs_index_.size() == 1;
     // Like the kernel overlay: names as long as the most generous layer allows (asked once

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "layer_fixture.hpp"
+#include "overlayfuse/error.hpp"
 
 namespace ovf::test {
 namespace {
@@ -249,6 +250,53 @@ TEST_F(Writable, ListingSlotsStayPutWhileNamesComeAndGo) {
     EXPECT_FALSE(slot_after.count("f2"));
     ASSERT_TRUE(slot_after.count("late"));
     EXPECT_GT(slot_after["late"], before.back().first);
+}
+
+// The engine itself refuses an upper or work directory that overlaps a layer, before it
+// empties WORK/work: a layer's content must survive a wrong command line.
+class WritableOverlap : public Writable {
+protected:
+    void expect_refused(const fs::path& up, const fs::path& work) {
+        fs::create_directories(up);
+        fs::create_directories(work);
+        merge::UpperSource u{up.string(), work.string(), !root(), false};
+        try {
+            engine({}, {}, u);
+            ADD_FAILURE() << up << " / " << work << " accepted";
+        } catch (const UserError& e) {
+            EXPECT_NE(std::string(e.what()).find("never write into a layer"), std::string::npos) << e.what();
+        }
+    }
+};
+
+TEST_F(WritableOverlap, WorkInsideALowerIsRefusedAndLeftAlone) {
+    file(1, "w/work/keep", "x");
+    expect_refused(upper(), layer(1) / "w");
+    EXPECT_TRUE(fs::exists(layer(1) / "w/work/keep")) << "WORK/work of a layer was emptied";
+}
+
+TEST_F(WritableOverlap, LowerInsideTheUpperIsRefused) {
+    fs::create_directories(base_ / "outer");
+    file(0, "f", "x");
+    file(1, "g", "x");
+    // Layer 1 named through a symlink that resolves into the upper; layer 0, checked first,
+    // is a sibling outside (its chain of parents is known when layer 1's is walked).
+    fs::path l1 = layer(1);
+    fs::rename(l1, base_ / "outer" / "l1");
+    fs::create_directory_symlink(base_ / "outer" / "l1", l1);
+    expect_refused(base_ / "outer", base_ / "work");
+}
+
+TEST_F(WritableOverlap, SiblingsOfTheUpperAreAccepted) {
+    file(0, "f", "x");
+    file(1, "g", "x");
+    fs::create_directories(base_ / "work");
+    EXPECT_NO_THROW(writable());
+}
+
+TEST_F(WritableOverlap, UpperThroughDotDotIsStillTheLayer) {
+    dir(0, "sub");
+    expect_refused(layer(0) / "sub" / "..", base_ / "work");
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ struct Layer {
     UniqueFd root;  // O_PATH|O_DIRECTORY
     MarkerFormats formats;
     dev_t dev = 0;
+    ino_t ino = 0;  // of the root: the upper must neither hold nor sit in it
     std::string path;
     std::string label;
     std::shared_ptr<const LayerMarkers> markers;
