@@ -49,11 +49,6 @@ Layer open_layer(const LayerSource& src, const MarkerFormats& formats) {
     return l;
 }
 
-// A is B or below it (both absolute names without "." or "..").
-bool inside(std::string_view a, std::string_view b) {
-    return a == b || (a.size() > b.size() && a.substr(0, b.size()) == b && a[b.size()] == '/');
-}
-
 // The kernel's name for FD, else realpath(PATH) (no /proc); "" if neither has one.
 std::string resolved_name(int fd, const std::string& path) {
     if (std::string name = sys::fd_dir_name(fd); !name.empty()) return name;
