@@ -54,7 +54,10 @@ const char kMountUsage[] =
     "                      stores); trusted.overlay.* is then ignored, as by the kernel\n"
     "      allow_other     let other users in (default when mounted by root)\n"
     "      timeout=SECS    how long the kernel may cache entries and attributes (86400)\n"
-    "      max_threads=N   request threads (libfuse default)\n"
+    "      max_threads=N   request threads at most (10)\n"
+    "      spin=USEC       after an answer, look for the next request this long before\n"
+    "                      sleeping (50; 0: never; off with one CPU): saves a wake-up\n"
+    "                      per request of a sequential caller, costs idle CPU time\n"
     "      data=MODE       how a read-only view serves file data (docs/data-path.md):\n"
     "                      cache (default): no round trip per open, the kernel keeps pages;\n"
     "                      passthrough: the kernel reads the layer files (root, libfuse\n"
@@ -107,6 +110,8 @@ void parse_o(MountArgs& a, const std::string& opts) {
             a.fuse.cache_timeout = std::stod(o.substr(8));
         } else if (o.rfind("max_threads=", 0) == 0) {
             a.fuse.max_threads = static_cast<unsigned>(std::stoul(o.substr(12)));
+        } else if (o.rfind("spin=", 0) == 0) {
+            a.fuse.spin_us = static_cast<unsigned>(std::stoul(o.substr(5)));
         } else if (o == "data=cache" || o == "data=passthrough" || o == "data=daemon") {
             a.fuse.data = o == "data=cache"         ? fuse::FuseOptions::DataPath::Cache
                           : o == "data=passthrough" ? fuse::FuseOptions::DataPath::Passthrough

@@ -17,6 +17,7 @@
 #include "overlayfuse/mountinfo.hpp"
 #include "overlayfuse/unique_fd.hpp"
 #include "ops.hpp"
+#include "request_loop.hpp"
 
 namespace ovf::fuse {
 
@@ -246,12 +247,12 @@ int FuseSession::serve() {
     answer_init(se_);
     if (fuse_session_exited(se_)) return 0;
     widen_read_ahead();
-    fuse_loop_config* cfg = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_clone_fd(cfg, 0);
-    if (opts_.max_threads) fuse_loop_cfg_set_max_threads(cfg, opts_.max_threads);
-    int rc = fuse_session_loop_mt(se_, cfg);
-    fuse_loop_cfg_destroy(cfg);
-    return rc;
+    LoopOptions loop;
+    loop.spin_us = opts_.spin_us;
+    if (opts_.max_threads) loop.max_threads = opts_.max_threads;
+    int rc = run_request_loop(se_, loop);
+    if (rc < 0) throw UserError("cannot serve requests: " + errno_text(-rc));
+    return fuse_session_exited(se_) ? 0 : 1;
 }
 
 }  // namespace ovf::fuse

@@ -17,7 +17,8 @@ struct FuseOptions {
     // Layers are immutable while mounted, so the kernel may keep entries, attributes, listings
     // and pages for as long as it likes; this is the entry/attr timeout in seconds.
     double cache_timeout = 86400.0;
-    unsigned max_threads = 0;            // 0: libfuse's default for the multi-threaded loop
+    unsigned max_threads = 0;            // request threads at most; 0: the loop's default
+    unsigned spin_us = 50;               // see LoopOptions::spin_us (src/fuse/request_loop.hpp)
     // How a read-only view serves file data (writable views always use Daemon):
     //  Cache:       OPEN is answered ENOSYS, so the kernel never sends OPEN, FLUSH or RELEASE
     //               again and keeps each file's pages; a page is read from the layer once.
