@@ -1,6 +1,7 @@
-// The daemon's request loop (src/fuse/request_loop.cpp): one thread reads and answers, the
-// others take over when it is held up. A request that cannot finish must not hold up the
-// rest of the view, and the loop ends cleanly on unmount and on SIGTERM.
+// The daemon as a process. Its request loop (src/fuse/request_loop.cpp): one thread reads
+// and answers, the others take over when it is held up; a request that cannot finish must
+// not hold up the rest of the view, and the loop ends cleanly on SIGTERM. Its memory: a tree
+// walked again and again, with the kernel's caches dropped in between, must not grow it.
 //
 // A request is held up for as long as the test likes by stacking two views: the lower layer
 // of view B is view A, whose daemon the test stops with SIGSTOP.
@@ -11,7 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,11 +26,11 @@
 namespace ovft {
 namespace {
 
-class RequestLoop : public ::testing::Test {
+class DaemonProcess : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!running_as_root()) GTEST_SKIP() << "these tests mount as root";
-        if (impl_under_test() != Impl::Overlayfuse) GTEST_SKIP() << "tests overlayfuse's own loop";
+        if (impl_under_test() != Impl::Overlayfuse) GTEST_SKIP() << "tests overlayfuse's own daemon";
     }
     void TearDown() override {
         if (daemon_ > 0) ::kill(daemon_, SIGCONT);
@@ -62,7 +66,7 @@ protected:
     pid_t daemon_ = -1;
 };
 
-TEST_F(RequestLoop, AStuckRequestDoesNotHoldUpTheOthers) {
+TEST_F(DaemonProcess, AStuckRequestDoesNotHoldUpTheOthers) {
     LayerStack a;
     a.add_layer().file("slow", std::string(1 << 20, 's'));
     LayerStack b;
@@ -108,7 +112,7 @@ TEST_F(RequestLoop, AStuckRequestDoesNotHoldUpTheOthers) {
     ::close(quick);
 }
 
-TEST_F(RequestLoop, SigtermUnmountsAndEndsTheDaemon) {
+TEST_F(DaemonProcess, SigtermUnmountsAndEndsTheDaemon) {
     LayerStack s;
     s.add_layer().file("f", "x\n");
     std::string lower = write_stack(s, kernel_encoding(), tmp_.sub("layers", false))[0];
@@ -122,6 +126,56 @@ TEST_F(RequestLoop, SigtermUnmountsAndEndsTheDaemon) {
     daemon_ = -1;
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
     EXPECT_FALSE(is_mount_point(mnt));
+}
+
+// kB of PID's peak resident set (VmHWM).
+long peak_kb(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string key;
+    long value = -1;
+    while (in >> key) {
+        if (key == "VmHWM:") {
+            in >> value;
+            break;
+        }
+        in.ignore(4096, '\n');
+    }
+    return value;
+}
+
+// Every walk after a drop of the kernel's dentries and inodes makes the daemon forget and
+// make again a node per entry, on whichever threads answer. The second walk may peak higher
+// than the first (FORGETs of the first still come in while it runs); walks 3 to 7 must not
+// go beyond the second's peak.
+TEST_F(DaemonProcess, WalkingTheSameTreeAgainDoesNotGrowIt) {
+    LayerStack s;
+    s.add_layer();
+    s.add_layer();
+    for (int d = 0; d < 40; ++d)
+        for (int f = 0; f < 150; ++f)
+            s.layers[(d + f) % 2].file("d" + std::to_string(d) + "/file-with-a-longer-name-" + std::to_string(f), "");
+    auto layers = write_stack(s, kernel_encoding(), tmp_.sub("layers", false));
+    std::string mnt = tmp_.sub("mnt");
+    daemon_ = start_foreground(layers[0] + ":" + layers[1], mnt);
+    ASSERT_TRUE(is_mount_point(mnt));
+    auto walk = [&] {
+        size_t n = 0;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(mnt)) {
+            struct stat st;
+            if (::lstat(e.path().c_str(), &st) == 0) ++n;
+        }
+        EXPECT_EQ(n, 40u + 40u * 150u);
+        ::sync();
+        std::ofstream("/proc/sys/vm/drop_caches") << "2";
+    };
+    walk();
+    walk();
+    long after_two = peak_kb(daemon_);
+    for (int i = 0; i < 5; ++i) walk();
+    long after_seven = peak_kb(daemon_);
+    ASSERT_GT(after_two, 0);
+    EXPECT_LT(after_seven - after_two, 512) << "VmHWM " << after_two << " kB after two walks, " << after_seven
+                                            << " kB after seven";
 }
 
 }  // namespace
