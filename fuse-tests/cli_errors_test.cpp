@@ -153,5 +153,30 @@ TEST_F(MountCommand, UmountOfPlainDirectoryIsRefused) {
     EXPECT_EQ(err.find('\n'), std::string::npos) << r.err;
 }
 
+// Numeric -o values are checked whole: "spin=-5" once wrapped around to a spin window of 71
+// minutes, and "timeout=x" ended in "mount: stod".
+TEST_F(MountCommand, BadNumericOptionValuesAreRefused) {
+    for (const char* o : {"spin=-5", "spin=abc", "spin=5us", "spin=2000000", "max_threads=0", "max_threads=x",
+                          "timeout=-1", "timeout=nan", "timeout="}) {
+        std::string name = std::string(o).substr(0, std::string(o).find('='));
+        RunResult r = run({overlayfuse_bin(), "mount", "-o", o, "--lower", lower_, tmp_.sub("mnt")}, RunOptions{{}, "", 60});
+        SCOPED_TRACE(o);
+        expect_refused(r, "-o " + name + ": ");
+        EXPECT_EQ(r.exit_code, 2) << r.describe();
+    }
+}
+
+TEST_F(MountCommand, OneThreadStillServes) {
+    std::string mnt = tmp_.sub("mnt");
+    RunResult r = run({overlayfuse_bin(), "mount", "-o", "max_threads=1,spin=0", "--lower", lower_, mnt},
+                      RunOptions{{}, "", 60});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    struct stat st;
+    EXPECT_EQ(::stat(mnt.c_str(), &st), 0);
+    EXPECT_FALSE(std::filesystem::directory_iterator(mnt) == std::filesystem::directory_iterator());
+    RunResult u = run({overlayfuse_bin(), "umount", mnt});
+    EXPECT_EQ(u.exit_code, 0) << u.describe();
+}
+
 }  // namespace
 }  // namespace ovft

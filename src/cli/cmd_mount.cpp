@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -96,6 +97,41 @@ std::vector<std::string> split(const std::string& s, char sep, bool backslash_es
     return out;
 }
 
+// The value of "-o NAME=VALUE" as a whole number in [MIN, MAX]; anything else (a sign, a
+// unit, trailing text, out of range) is a usage error naming the option.
+unsigned whole_number(const std::string& o, unsigned min, unsigned max, const char* unit) {
+    auto eq = o.find('=');
+    std::string v = o.substr(eq + 1);
+    unsigned long n = 0;
+    size_t used = 0;
+    bool digits = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+    try {
+        if (digits) n = std::stoul(v, &used);
+    } catch (const std::out_of_range&) {
+        digits = false;
+    }
+    if (!digits || used != v.size() || n < min || n > max)
+        throw UserError("-o " + o.substr(0, eq) + ": '" + v + "' is not a number of " + unit + " from " +
+                            std::to_string(min) + " to " + std::to_string(max),
+                        2);
+    return static_cast<unsigned>(n);
+}
+
+// The value of "-o timeout=SECS": a non-negative number of seconds, fractions allowed.
+double seconds(const std::string& o) {
+    std::string v = o.substr(o.find('=') + 1);
+    size_t used = 0;
+    double d = -1;
+    try {
+        d = std::stod(v, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (v.empty() || used != v.size() || !(d >= 0) || d > 1e9)
+        throw UserError("-o timeout: '" + v + "' is not a number of seconds from 0 to 1e9", 2);
+    return d;
+}
+
 void parse_o(MountArgs& a, const std::string& opts) {
     for (const auto& o : split(opts, ',', false)) {
         if (o.empty()) continue;
@@ -107,11 +143,11 @@ void parse_o(MountArgs& a, const std::string& opts) {
         } else if (o == "debug") {
             a.debug = true;
         } else if (o.rfind("timeout=", 0) == 0) {
-            a.fuse.cache_timeout = std::stod(o.substr(8));
+            a.fuse.cache_timeout = seconds(o);
         } else if (o.rfind("max_threads=", 0) == 0) {
-            a.fuse.max_threads = static_cast<unsigned>(std::stoul(o.substr(12)));
+            a.fuse.max_threads = whole_number(o, 1, 1024, "threads");
         } else if (o.rfind("spin=", 0) == 0) {
-            a.fuse.spin_us = static_cast<unsigned>(std::stoul(o.substr(5)));
+            a.fuse.spin_us = whole_number(o, 0, 1'000'000, "microseconds");
         } else if (o == "data=cache" || o == "data=passthrough" || o == "data=daemon") {
             a.fuse.data = o == "data=cache"         ? fuse::FuseOptions::DataPath::Cache
                           : o == "data=passthrough" ? fuse::FuseOptions::DataPath::Passthrough

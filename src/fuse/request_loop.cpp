@@ -60,7 +60,7 @@ public:
         : se_(se), fd_(fuse_session_fd(se)),
           // With one CPU the spinning reader would only keep the caller from running.
           spin_ns_(single_cpu() ? 0 : static_cast<int64_t>(o.spin_us) * 1000),
-          max_threads_(o.max_threads < 2 ? 2 : o.max_threads) {}
+          max_threads_(o.max_threads < 1 ? 1 : o.max_threads) {}
 
     int run();
 

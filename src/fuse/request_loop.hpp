@@ -14,7 +14,7 @@ struct LoopOptions {
     // trip on these VMs). 0 turns spinning off; so does a daemon allowed on one CPU only.
     unsigned spin_us = 50;
     // Threads answering requests at most (one reads; the others take over reading when the
-    // reader is held up by a slow request).
+    // reader is held up by a slow request). With 1, nobody does: one request at a time.
     unsigned max_threads = 10;
 };
 
