@@ -434,6 +434,52 @@ TEST_F(WritableRegression, FailedRenameLeavesNoVisibleDifference) {
     EXPECT_SAME(r, "rename(new dir c, non-empty new dir a) inside a merged dir");
 }
 
+// redirect_dir=on: rename(lower dir e/c, new non-empty dir e/f) fails with ENOTEMPTY, but
+// the kernel (ovl_rename) leaves the emptiness of a pure upper target to the upper
+// filesystem's rename, after copying the source up: e's mtime changes although the rename
+// failed. overlayfuse checked the merged listing first and left e untouched. Found by the
+// soak, seed 7015.
+TEST_F(WritableRegression, FailedRenameOntoNewDirectoryCopiesTheSourceUpFirst) {
+    LayerStack s;
+    s.add_layer().file("e/c/x", "x\n");
+    s.add_layer().dir("e/c");  // e/c is merged: copies in both layers
+    MountPair p(s, {"-o", "redirect_dir=on"}, "redirect_dir=on");
+    auto r = on_both(p, [](const std::string& m) {
+        std::string out = "mkdir=" + rc(::mkdir((m + "/e/f").c_str(), 0555));
+        out += " mknod=" + rc(::mknod((m + "/e/f/d").c_str(), S_IFIFO | 0644, 0));
+        struct timespec t[2] = {{1000000000, 0}, {1000000000, 0}};
+        out += " utimens=" + rc(::utimensat(AT_FDCWD, (m + "/e").c_str(), t, 0));
+        out += " rename=" + rc(::rename((m + "/e/c").c_str(), (m + "/e/f").c_str()));
+        struct stat st;
+        ::lstat((m + "/e").c_str(), &st);
+        return out + " e's mtime kept=" + (st.st_mtim.tv_sec == 1000000000 ? "yes" : "no");
+    });
+    EXPECT_SAME(r, "failed rename of a lower dir onto a new non-empty dir");
+}
+
+// The same without redirect_dir: s, a new directory over a deleted lower file, renamed onto
+// a new non-empty directory t. Both are pure upper, so the kernel leaves ENOTEMPTY to ext4,
+// whose RENAME_WHITEOUT (s covers a lower name) touches the parent before it fails; the
+// view's cached attributes of the root must show that too. Found by the soak, seed 7184.
+TEST_F(WritableRegression, FailedRenameOfNewDirectoriesTouchesTheParentLikeTheKernel) {
+    LayerStack s;
+    s.add_layer().file("s", "lower file\n");
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        std::string out = "unlink=" + rc(::unlink((m + "/s").c_str()));
+        out += " mkdir s=" + rc(::mkdir((m + "/s").c_str(), 0755));
+        out += " mkdir t=" + rc(::mkdir((m + "/t").c_str(), 0755));
+        out += " mkdir t/x=" + rc(::mkdir((m + "/t/x").c_str(), 0755));
+        struct timespec t[2] = {{1000000000, 0}, {1000000000, 0}};
+        out += " utimens=" + rc(::utimensat(AT_FDCWD, m.c_str(), t, 0));
+        out += " rename=" + rc(::rename((m + "/s").c_str(), (m + "/t").c_str()));
+        struct stat st;
+        ::lstat(m.c_str(), &st);
+        return out + " root's mtime kept=" + (st.st_mtim.tv_sec == 1000000000 ? "yes" : "no");
+    });
+    EXPECT_SAME(r, "failed rename of a new directory onto a new non-empty one");
+}
+
 // redirect_dir=on: link(e/c/a, b) (a lower fifo), then exchange(e, b), rename(b/d, b/b),
 // exchange(b/b, b/c/a): b/c/a is the same inode as e now. Must not hang.
 // overlayfuse loops forever in Engine::redirect_path (rename_ops.cpp) on the last rename

@@ -98,7 +98,12 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     }
     if (!upper_->redirect_dir() && (merged_or_lower(*s.n) || (exchange && merged_or_lower(*d.n))))
         return -EXDEV;
-    if (!exchange && dst_dir) {
+    // Like ovl_rename: a replaced directory with nothing below it (the kernel's "pure upper":
+    // made in the upper, never copied up, opaque or not) is checked by the upper
+    // filesystem's own rename, after the copy-ups; so a rename that fails there has still
+    // copied the source up (and touched its parent).
+    bool dst_pure_upper = !exchange && dst_dir && !merged_or_lower(*d.n);
+    if (!exchange && dst_dir && !dst_pure_upper) {
         std::shared_ptr<const Listing> dl;
         if (int err = listing(*d.n, &dl); err < 0) return err;
         if (!dl->empty()) return -ENOTEMPTY;
@@ -127,7 +132,7 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
             how = RENAME_EXCHANGE;  // rename(2) cannot put a directory over a device
             cleanup_whiteout = true;
         }
-        if (dst_dir) {
+        if (dst_dir && !dst_pure_upper) {
             // An empty directory in the view may still hold whiteouts in the upper.
             struct stat st;
             if (sys::fstatat(npfd, nn.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -161,7 +166,15 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
             if (int err = upper_->make_whiteout(opfd, on.c_str()); err < 0) return err;
         }
     }
-    if (r != 0) return -errno;
+    if (r != 0) {
+        // Failed, but not without traces, as in the kernel: the copy-ups stay, and ext4's
+        // RENAME_WHITEOUT touches the old directory even when it then finds the target not
+        // empty. The kernel cached both directories' times; they may be stale now.
+        int err = -errno;
+        attr_changed(olddir);
+        if (!samedir) attr_changed(newdir);
+        return err;
+    }
     if (cleanup_whiteout) ::unlinkat(opfd, on.c_str(), 0);
 
     if (exchange) {
