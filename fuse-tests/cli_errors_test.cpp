@@ -78,8 +78,7 @@ pid_t daemon_of(const std::string& mnt) {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         std::string pid = e.path().filename();
         if (pid.empty() || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), {});
+        std::string cmd = proc_cmdline(pid);
         if (cmd.find("overlayfuse") == std::string::npos || cmd.find("mount") == std::string::npos) continue;
         if (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
         if (cmd.substr(cmd.rfind('\0') + 1) == mnt) return static_cast<pid_t>(std::stol(pid));

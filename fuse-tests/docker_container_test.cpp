@@ -170,8 +170,7 @@ std::vector<pid_t> daemons_of(const std::string& mnt) {
     for (const auto& e : fs::directory_iterator("/proc")) {
         std::string n = e.path().filename().string();
         if (n.empty() || !std::all_of(n.begin(), n.end(), ::isdigit)) continue;
-        std::ifstream in(e.path() / "cmdline");
-        std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string cmd = ovft::proc_cmdline(n);
         std::vector<std::string> args = ovfd::split(cmd, '\0');
         if (!args.empty() && args[0] == ovft::overlayfuse_bin() &&
             std::find(args.begin(), args.end(), mnt) != args.end()) {

@@ -54,12 +54,6 @@ std::string join(const std::vector<std::string>& v, const std::string& sep) {
     return s;
 }
 
-std::string read_cmdline(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return s;
-}
-
 }  // namespace
 
 KernelRW::KernelRW(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
@@ -93,7 +87,7 @@ pid_t find_daemon_pid(const std::string& mnt) {
         std::string name = e.path().filename();
         if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
         pid_t pid = static_cast<pid_t>(std::stol(name));
-        std::string cmd = read_cmdline(pid);
+        std::string cmd = proc_cmdline(name);
         std::vector<std::string> argv;
         for (size_t start = 0; start < cmd.size();) {
             size_t end = cmd.find('\0', start);

@@ -205,6 +205,16 @@ std::string unprivileged_fuse_unavailable_reason() {
     return "";
 }
 
+std::string proc_cmdline(const std::string& pid) {
+    std::string s;
+    int fd = ::open(("/proc/" + pid + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return s;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) s.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    return s;
+}
+
 void write_file(const std::string& file, const std::string& text) {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << text;

@@ -73,6 +73,11 @@ std::optional<TestUser> test_user(std::string* why);
 // usable by others, fusermount3 installed).
 std::string unprivileged_fuse_unavailable_reason();
 
+// The NUL-separated command line of process PID (a /proc entry name), "" if it is gone.
+// Scans of /proc race with processes that exit (ctest -j runs other tests' daemons beside
+// them): read(2) then fails with ESRCH, which a std::ifstream turns into an exception.
+std::string proc_cmdline(const std::string& pid);
+
 // Writes TEXT to FILE, throws on failure.
 void write_file(const std::string& file, const std::string& text);
 
