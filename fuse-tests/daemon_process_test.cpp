@@ -165,9 +165,9 @@ TEST_F(DaemonProcess, WalkingTheSameTreeAgainDoesNotGrowIt) {
             if (::lstat(e.path().c_str(), &st) == 0) ++n;
         }
         EXPECT_EQ(n, 40u + 40u * 150u);
-        ::sync();
-        std::ofstream("/proc/sys/vm/drop_caches") << "2";
+        drop_caches("2");
     };
+    CacheLock drops(CacheLock::Exclusive);
     walk();
     walk();
     long after_two = peak_kb(daemon_);

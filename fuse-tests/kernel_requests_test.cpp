@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ protected:
     void SetUp() override {
         if (!running_as_root()) GTEST_SKIP() << "these tests mount as root";
         if (impl_under_test() != Impl::Overlayfuse) GTEST_SKIP() << "tests overlayfuse's own requests";
+        // Another test's drop_caches would turn cached entries into LOOKUPs mid-count.
+        cache_lock_.emplace(CacheLock::Shared);
         LayerStack s;
         s.add_layer().file("low", "lower file\n");
         s.add_layer().file("d/high", "upper file\n");
@@ -133,6 +136,7 @@ protected:
         return out;
     }
 
+    std::optional<CacheLock> cache_lock_;
     TempDir tmp_;
     std::vector<std::string> layers_;
     std::string lower_, mnt_, big_;

@@ -273,11 +273,9 @@ TEST_F(MountedView, InodeNumbersMatchReaddirAndSurviveForget) {
         return inos;
     };
     auto first = inode_map();
-    ::sync();
-    int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY);
-    if (fd >= 0) {
-        EXPECT_EQ(::write(fd, "2", 1), 1);
-        ::close(fd);
+    {
+        CacheLock drops(CacheLock::Exclusive);
+        drop_caches("2");
     }
     auto second = inode_map();
     EXPECT_EQ(first, second);

@@ -434,6 +434,16 @@ TEST_F(WritableRegression, FailedRenameLeavesNoVisibleDifference) {
     EXPECT_SAME(r, "rename(new dir c, non-empty new dir a) inside a merged dir");
 }
 
+// Sets DIR's mtime to a fixed time, renames FROM to TO, and says whether DIR kept that time.
+std::string rename_watching(const std::string& dir, const std::string& from, const std::string& to) {
+    struct timespec t[2] = {{1000000000, 0}, {1000000000, 0}};
+    std::string out = " utimens=" + rc(::utimensat(AT_FDCWD, dir.c_str(), t, 0));
+    out += " rename=" + rc(::rename(from.c_str(), to.c_str()));
+    struct stat st;
+    ::lstat(dir.c_str(), &st);
+    return out + " mtime kept=" + (st.st_mtim.tv_sec == 1000000000 ? "yes" : "no");
+}
+
 // redirect_dir=on: rename(lower dir e/c, new non-empty dir e/f) fails with ENOTEMPTY, but
 // the kernel (ovl_rename) leaves the emptiness of a pure upper target to the upper
 // filesystem's rename, after copying the source up: e's mtime changes although the rename
@@ -447,12 +457,7 @@ TEST_F(WritableRegression, FailedRenameOntoNewDirectoryCopiesTheSourceUpFirst) {
     auto r = on_both(p, [](const std::string& m) {
         std::string out = "mkdir=" + rc(::mkdir((m + "/e/f").c_str(), 0555));
         out += " mknod=" + rc(::mknod((m + "/e/f/d").c_str(), S_IFIFO | 0644, 0));
-        struct timespec t[2] = {{1000000000, 0}, {1000000000, 0}};
-        out += " utimens=" + rc(::utimensat(AT_FDCWD, (m + "/e").c_str(), t, 0));
-        out += " rename=" + rc(::rename((m + "/e/c").c_str(), (m + "/e/f").c_str()));
-        struct stat st;
-        ::lstat((m + "/e").c_str(), &st);
-        return out + " e's mtime kept=" + (st.st_mtim.tv_sec == 1000000000 ? "yes" : "no");
+        return out + rename_watching(m + "/e", m + "/e/c", m + "/e/f");
     });
     EXPECT_SAME(r, "failed rename of a lower dir onto a new non-empty dir");
 }
@@ -470,12 +475,7 @@ TEST_F(WritableRegression, FailedRenameOfNewDirectoriesTouchesTheParentLikeTheKe
         out += " mkdir s=" + rc(::mkdir((m + "/s").c_str(), 0755));
         out += " mkdir t=" + rc(::mkdir((m + "/t").c_str(), 0755));
         out += " mkdir t/x=" + rc(::mkdir((m + "/t/x").c_str(), 0755));
-        struct timespec t[2] = {{1000000000, 0}, {1000000000, 0}};
-        out += " utimens=" + rc(::utimensat(AT_FDCWD, m.c_str(), t, 0));
-        out += " rename=" + rc(::rename((m + "/s").c_str(), (m + "/t").c_str()));
-        struct stat st;
-        ::lstat(m.c_str(), &st);
-        return out + " root's mtime kept=" + (st.st_mtim.tv_sec == 1000000000 ? "yes" : "no");
+        return out + rename_watching(m, m + "/s", m + "/t");
     });
     EXPECT_SAME(r, "failed rename of a new directory onto a new non-empty one");
 }

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -203,6 +204,27 @@ std::string unprivileged_fuse_unavailable_reason() {
         return "fusermount3 is not installed (apt-get install fuse3)";
     }
     return "";
+}
+
+CacheLock::CacheLock(Mode mode) {
+    fd_ = ::open("/tmp/ovf-fuse-tests.cache-lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ >= 0) {
+        while (::flock(fd_, mode == Exclusive ? LOCK_EX : LOCK_SH) != 0 && errno == EINTR) {
+        }
+    }
+}
+
+CacheLock::~CacheLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+void drop_caches(const char* what) {
+    ::sync();
+    int fd = ::open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    if (::write(fd, what, std::strlen(what)) < 0) {
+    }
+    ::close(fd);
 }
 
 std::string proc_cmdline(const std::string& pid) {

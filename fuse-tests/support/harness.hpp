@@ -78,6 +78,26 @@ std::string unprivileged_fuse_unavailable_reason();
 // them): read(2) then fails with ESRCH, which a std::ifstream turns into an exception.
 std::string proc_cmdline(const std::string& pid);
 
+// The kernel's dentry, inode and page caches are shared by every test running at once
+// (ctest -j). A test that drops them holds this lock exclusively while it does; a test
+// whose checks count the kernel's requests or look at what it cached holds it shared, so a
+// drop never lands in the middle of its counting. (A flock on a file in /tmp.)
+class CacheLock {
+public:
+    enum Mode { Shared, Exclusive };
+    explicit CacheLock(Mode mode);
+    ~CacheLock();
+    CacheLock(const CacheLock&) = delete;
+    CacheLock& operator=(const CacheLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+// Writes "2" (dentries and inodes) or "3" (also the page cache) to /proc/sys/vm/drop_caches
+// after a sync; the caller holds a CacheLock(Exclusive).
+void drop_caches(const char* what = "2");
+
 // Writes TEXT to FILE, throws on failure.
 void write_file(const std::string& file, const std::string& text);
 
