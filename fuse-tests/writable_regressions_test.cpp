@@ -480,32 +480,6 @@ TEST_F(WritableRegression, FailedRenameOfNewDirectoriesTouchesTheParentLikeTheKe
     EXPECT_SAME(r, "failed rename of a new directory onto a new non-empty one");
 }
 
-// An xattr whiteout (an empty file with overlay.whiteout) in a directory not marked
-// overlay.opaque=x: the kernel's lookup hides the name, its readdir still lists it, and its
-// emptiness check counts it, so rmdir of the apparently empty directory is ENOTEMPTY.
-// overlayfuse dropped the name from its listing once looked up, and rmdir succeeded.
-// Found by the soak, seed 7118.
-TEST_F(WritableRegression, UnmarkedXattrWhiteoutKeepsItsDirectoryNonEmpty) {
-    LayerStack s;
-    s.add_layer().file("e/a", "lower a\n");
-    s.add_layer().file("e/a", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
-    MountPair p(s);
-    auto r = on_both(p, [](const std::string& m) {
-        struct stat st;
-        std::string out = "lstat e/a=" + rc(::lstat((m + "/e/a").c_str(), &st));
-        std::string names;
-        if (DIR* d = ::opendir((m + "/e").c_str())) {
-            while (struct dirent* de = ::readdir(d))
-                if (de->d_name[0] != '.') names += std::string(" ") + de->d_name;
-            ::closedir(d);
-        }
-        out += " readdir e:" + names;
-        out += " rmdir e=" + rc(::rmdir((m + "/e").c_str()));
-        return out + " unlink e/a=" + rc(::unlink((m + "/e/a").c_str()));
-    });
-    EXPECT_SAME(r, "an xattr whiteout outside an opaque=x directory");
-}
-
 // redirect_dir=on: link(e/c/a, b) (a lower fifo), then exchange(e, b), rename(b/d, b/b),
 // exchange(b/b, b/c/a): b/c/a is the same inode as e now. Must not hang.
 // overlayfuse loops forever in Engine::redirect_path (rename_ops.cpp) on the last rename

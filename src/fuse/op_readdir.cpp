@@ -173,10 +173,10 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
             } else {  // the listing changed since, or a name the prefetch did not cover
                 err = names_only(off, listing) ? -EAGAIN : engine(req).lookup(dir, de.name, &child, &attr);
             }
+            if (err == -ENOENT) return size_t{0};  // a whiteout only lookup recognises
             if (err == 0) {
                 e = entry_of(req, *child, attr);
-            } else {  // names only, vanished meanwhile, or a whiteout only lookup recognises
-                      // (listed, as the kernel does): let lookup report the error
+            } else {  // names only, or vanished meanwhile: let lookup report the error
                 e.attr.st_mode = static_cast<mode_t>(DTTOIF(de.type));
                 e.attr.st_ino = de.ino;
             }

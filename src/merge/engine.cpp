@@ -235,9 +235,13 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* at
     std::shared_ptr<const BranchList> branches;
     if (int err = stack(dir, &branches); err < 0) return err;
     struct stat made_attr;
-    // -ENOENT: an xattr whiteout outside an overlay.opaque=x directory. The kernel's lookup
-    // hides it, its readdir lists it and its emptiness check counts it; so does the listing.
-    if (int err = make_node(dir, branches, *e, slot, &fresh, &made_attr); err < 0) return err;
+    if (int err = make_node(dir, branches, *e, slot, &fresh, &made_attr); err < 0) {
+        if (err == -ENOENT) {
+            std::shared_ptr<Listing> rw;
+            if (listing_rw(dir, &rw) == 0) rw->remove(name);
+        }
+        return err;
+    }
     // Lower hard links get one node per name in a writable view: copying up one name must
     // not change the others (the kernel overlay without an index behaves the same).
     bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && made_attr.st_nlink > 1;
@@ -328,7 +332,7 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     if (sys::fstat_fd(fd, &st) < 0) return -EIO;
     if (IFTODT(st.st_mode) != e.type) return -EIO;
     // Like the kernel's lookup, an empty file marked overlay.whiteout hides the name even
-    // outside an overlay.opaque=x directory (its readdir still lists it, and so do we).
+    // outside an overlay.opaque=x directory (its readdir would still list it; we drop it).
     if (S_ISREG(st.st_mode) && st.st_size == 0 && layers_[e.layer].formats.xattr_whiteouts &&
         is_xattr_whiteout(pb->fd.get(), e.name.c_str(), layers_[e.layer].formats))
         return -ENOENT;
