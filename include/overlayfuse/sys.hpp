@@ -44,9 +44,10 @@ int readlink_fd(int opath_fd, std::string& out);
 // Path of an fd as /proc/self/fd/N, for the calls that have no *at() form.
 std::string proc_fd_path(int fd);
 
-// The kernel's absolute name for the directory behind FD (one readlink), or "" when it has
-// none this process can see (no /proc, or outside its root).
-std::string fd_dir_name(int fd);
+// The absolute name of directory FD, opened from PATH, with every symlink and ".." resolved:
+// the kernel's own name for FD (one readlink of /proc/self/fd/N), else realpath(PATH) (no
+// /proc, or FD outside this process's root); "" if neither has one (errno says why).
+std::string resolved_dir_name(int fd, const std::string& path);
 
 // Thread PID's effective capabilities (CapEff in /proc/PID/status), bit n = capability n;
 // nullopt when they cannot be read (no /proc, the thread is gone).

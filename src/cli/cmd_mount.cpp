@@ -314,10 +314,9 @@ std::string canonical(const std::string& path, const char* what) {
         if (errno == ENOTDIR) throw UserError(std::string(what) + " " + path + " is not a directory");
         throw UserError(std::string(what) + " " + path + ": " + errno_text(errno));
     }
-    if (std::string name = sys::fd_dir_name(fd.get()); !name.empty()) return name;
-    char buf[PATH_MAX];
-    if (!::realpath(path.c_str(), buf)) throw UserError(std::string(what) + " " + path + ": " + errno_text(errno));
-    return buf;
+    std::string name = sys::resolved_dir_name(fd.get(), path);
+    if (name.empty()) throw UserError(std::string(what) + " " + path + ": " + errno_text(errno));
+    return name;
 }
 
 bool inside(const std::string& a, const std::string& b) {  // A is B or below it

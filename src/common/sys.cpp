@@ -49,12 +49,12 @@ ssize_t getxattrat(int dirfd, const char* path, int flags, const char* name, voi
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
-std::string fd_dir_name(int fd) {
+std::string resolved_dir_name(int fd, const std::string& path) {
     char buf[PATH_MAX];
     ssize_t n = ::readlink(proc_fd_path(fd).c_str(), buf, sizeof buf - 1);
     // "(unreachable)/x": outside this process's root, not a name to compare paths with.
-    if (n <= 0 || buf[0] != '/') return {};
-    return std::string(buf, static_cast<size_t>(n));
+    if (n > 0 && buf[0] == '/') return std::string(buf, static_cast<size_t>(n));
+    return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
 }
 
 int open_path(int dirfd, const char* name) {

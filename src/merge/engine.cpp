@@ -49,13 +49,6 @@ Layer open_layer(const LayerSource& src, const MarkerFormats& formats) {
     return l;
 }
 
-// The kernel's name for FD, else realpath(PATH) (no /proc); "" if neither has one.
-std::string resolved_name(int fd, const std::string& path) {
-    if (std::string name = sys::fd_dir_name(fd); !name.empty()) return name;
-    char buf[PATH_MAX];
-    return ::realpath(path.c_str(), buf) ? std::string(buf) : std::string();
-}
-
 using DirId = std::pair<dev_t, ino_t>;
 
 // Whether the chain of ".." from FD's directory (itself excluded) up to this process's "/"
@@ -95,7 +88,7 @@ void check_outside_layers(const UpperSource& upper, const std::vector<Layer>& lo
         UniqueFd fd(::open(given->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
         struct stat st;
         if (!fd || sys::fstat_fd(fd.get(), &st) < 0) continue;  // Upper names what is missing
-        Ours o{what + resolved_name(fd.get(), *given), {st.st_dev, st.st_ino}, {}};
+        Ours o{what + sys::resolved_dir_name(fd.get(), *given), {st.st_dev, st.st_ino}, {}};
         std::vector<DirId> chain{o.id};
         DirId unused;
         walk_up(fd.get(), o.id, none, none, chain, &unused);
@@ -117,7 +110,7 @@ void check_outside_layers(const UpperSource& upper, const std::vector<Layer>& lo
             outside.insert(seen.begin(), seen.end());
             continue;
         }
-        std::string lower = resolved_name(l.root.get(), l.path);
+        std::string lower = sys::resolved_dir_name(l.root.get(), l.path);
         bool label_names_it = lower.empty() || l.label.find(lower) != std::string::npos;
         throw UserError(overlap->what + " overlaps " + l.label + (label_names_it ? "" : " (" + lower + ")") +
                         ": never write into a layer");
