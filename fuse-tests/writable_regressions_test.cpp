@@ -168,6 +168,29 @@ TEST_F(WritableRegression, CopyUpOfOneHardLinkShowsLinkCountOneAtOnce) {
     EXPECT_SAME(r, "link counts right after open(f, O_RDWR) copied up one name of a lower hard-link group");
 }
 
+// A descriptor opened for reading before a copy-up reads the copy afterwards: the kernel
+// overlay switches it to the upper file (ovl_real_fdget). overlayfuse read the lower file
+// through the descriptor it opened with the file whenever the kernel's cache had no page.
+TEST_F(WritableRegression, DescriptorOpenedForReadingReadsTheFileCopiedUpSinceThen) {
+    LayerStack s;
+    s.add_layer().file("f", "lower\n");
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        std::string path = m + "/f";
+        int ro = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (ro < 0) return "open -1 " + errno_name(errno);
+        std::string out = "append " + append(path, "upper\n");
+        ::posix_fadvise(ro, 0, 0, POSIX_FADV_DONTNEED);  // the next read must ask the filesystem
+        char buf[64];
+        ssize_t n = ::pread(ro, buf, sizeof buf, 0);
+        out += n < 0 ? " read -1 " + errno_name(errno) : " read " + std::string(buf, static_cast<size_t>(n));
+        out += " fsync " + rc(::fsync(ro));
+        ::close(ro);
+        return out;
+    });
+    EXPECT_SAME(r, "pread through a read-only descriptor opened before another one appended (copy-up)");
+}
+
 // rename() of one name of a lower hard-link group copies it up; writing to it afterwards
 // must work (overlayfuse: EIO).
 TEST_F(WritableRegression, WriteAfterRenamingALowerHardLinkWorks) {

@@ -10,6 +10,15 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         fuse_reply_err(req, ENOSYS);  // no more OPEN or RELEASE on this mount (see ReadFds)
         return;
     }
+    if (ctx(req).defer_opens && (fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & (O_TRUNC | O_DIRECT))) {
+        // Nothing to copy up and nothing the open could change: the descriptor can wait for
+        // the first READ (warm reads never need one) and RELEASE has nothing to close.
+        fi->fh = kDeferredFh;
+        fi->noflush = 1;
+        fi->keep_cache = 1;
+        fuse_reply_open(req, fi);
+        return;
+    }
     int fd = engine(req).open(node(req, ino), fi->flags);
     if (fd < 0) {
         fuse_reply_err(req, -fd);
@@ -44,6 +53,10 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+    if (fi->fh == kDeferredFh) {
+        fuse_reply_err(req, 0);
+        return;
+    }
     ctx(req).passthrough.detach(req, static_cast<int>(fi->fh));
     ::close(static_cast<int>(fi->fh));
     fuse_reply_err(req, 0);

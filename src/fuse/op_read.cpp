@@ -6,7 +6,7 @@ void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     merge::Node& n = node(req, ino);
     std::shared_ptr<const UniqueFd> held;  // keeps a no-open read's descriptor until replied
     int fd = static_cast<int>(fi->fh);
-    if (ctx(req).no_open) {
+    if (ctx(req).no_open || fi->fh == kDeferredFh) {
         if (int err = ctx(req).read_fds.get(engine(req), n, held); err < 0) {
             reply_status(req, err);
             return;

@@ -13,7 +13,7 @@ void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse
     if (to_set & FUSE_SET_ATTR_MTIME_NOW) c.mtime = timespec{0, UTIME_NOW};
     else if (to_set & FUSE_SET_ATTR_MTIME) c.mtime = attr->st_mtim;
     struct stat st;
-    int fd = fi ? static_cast<int>(fi->fh) : -1;
+    int fd = fi && fi->fh != kDeferredFh ? static_cast<int>(fi->fh) : -1;
     int err = engine(req).setattr(node(req, ino), c, fd, &st);
     if (err < 0)
         fuse_reply_err(req, -err);

@@ -32,8 +32,23 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
     fuse_reply_err(req, err);
 }
 
-void fsync(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info* fi) {
+void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
     int fd = static_cast<int>(fi->fh);
+    std::shared_ptr<const UniqueFd> held;
+    if (fi->fh == kDeferredFh) {
+        // As the kernel overlay: a lower file is never synced; a copied-up one is, through
+        // any descriptor (the file may have been copied up since this open).
+        merge::Node& n = node(req, ino);
+        if (n.branches()->front().layer != 0) {
+            fuse_reply_err(req, 0);
+            return;
+        }
+        if (int err = ctx(req).read_fds.get(engine(req), n, held); err < 0) {
+            reply_status(req, err);
+            return;
+        }
+        fd = held->get();
+    }
     int r = datasync ? ::fdatasync(fd) : ::fsync(fd);
     fuse_reply_err(req, r == 0 ? 0 : errno);
 }

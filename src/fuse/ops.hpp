@@ -42,6 +42,8 @@ private:
 // RELEASE altogether and keeps every file's pages across opens, so a file read again costs
 // no round trip at all. Its first READs come without a descriptor of ours; these are kept
 // for the files read last, so a large file is not reopened for every READ.
+// Writable views hand out kDeferredFh for opens that only read (see op_open.cpp) and read
+// through the same cache; an entry follows its node's copy-up.
 class ReadFds {
 public:
     // Sets FD to a descriptor open for reading NODE's file; 0 or -errno.
@@ -52,6 +54,7 @@ private:
     struct Entry {
         const merge::Node* node;
         std::weak_ptr<const merge::Node> owner;
+        std::weak_ptr<const merge::BranchList> copies;  // what the descriptor was opened from
         std::shared_ptr<const UniqueFd> fd;
     };
     std::mutex mu_;
@@ -64,12 +67,17 @@ struct FuseSession::Context {
     double timeout = 0;
     Passthrough passthrough;
     bool no_open = false;  // answer OPEN with ENOSYS and read through read_fds
+    bool defer_opens = false;  // read-only opens get kDeferredFh (writable views, see op_open)
     fuse_session* session = nullptr;
     ReadFds read_fds;
     HelperThread helper;
     WorkQueue read_ahead;  // fetches files ahead of a reader (Engine::plan_read_ahead)
 };
 
+
+// The file handle of an open that only reads, in a writable view: no descriptor of ours
+// behind it until a READ needs one (then read_fds), none to close on RELEASE.
+constexpr uint64_t kDeferredFh = ~uint64_t{0};
 
 namespace ops {
 

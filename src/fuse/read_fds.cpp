@@ -10,8 +10,9 @@ int ReadFds::get(merge::Engine& engine, merge::Node& node, std::shared_ptr<const
         std::lock_guard lock(mu_);
         if (auto hit = by_node_.find(&node); hit != by_node_.end()) {
             auto it = hit->second;
-            // An entry whose node has gone is stale even if a new node took its address.
-            if (!it->owner.expired()) {
+            // An entry whose node has gone is stale even if a new node took its address, and
+            // so is one opened from copies the node has since left (a copy-up).
+            if (!it->owner.expired() && it->copies.lock() == node.branches()) {
                 lru_.splice(lru_.begin(), lru_, it);
                 out = it->fd;
                 return 0;
@@ -20,13 +21,14 @@ int ReadFds::get(merge::Engine& engine, merge::Node& node, std::shared_ptr<const
             by_node_.erase(hit);
         }
     }
+    auto copies = node.branches();
     int fd = engine.open(node, O_RDONLY);
     if (fd < 0) return fd;
     out = std::make_shared<const UniqueFd>(fd);
     std::lock_guard lock(mu_);
     // Another READ of the same file may have opened it meanwhile: keep one of the two.
     if (by_node_.count(&node)) return 0;
-    lru_.push_front(Entry{&node, node.weak_from_this(), out});
+    lru_.push_front(Entry{&node, node.weak_from_this(), copies, out});
     by_node_.emplace(&node, lru_.begin());
     if (lru_.size() > kMax) {  // a read still using the descriptor keeps its own reference
         by_node_.erase(lru_.back().node);

@@ -106,6 +106,7 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     using DataPath = FuseOptions::DataPath;
     ctx_->passthrough.wanted = opts_.data == DataPath::Passthrough && !writable_ && ::geteuid() == 0;
     ctx_->no_open = opts_.data == DataPath::Cache && !writable_;
+    ctx_->defer_opens = writable_ && ::geteuid() == 0;
     fuse_set_log_func(capture_log);
 
     std::string o = std::string(engine.writable() ? "rw" : "ro") +
