@@ -239,7 +239,7 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* at
     // not change the others (the kernel overlay without an index behaves the same).
     bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && made_attr.st_nlink > 1;
     const Node* made = fresh.get();
-    *out = adopt(std::move(fresh), per_name ? std::optional<NameKey>(NameKey{&dir, e->name}) : std::nullopt);
+    *out = adopt(std::move(fresh), per_name);
     if (!attr) return 0;
     // A node made just now was stat'ed just now; one the view already had may have changed.
     if (*out == made) {
@@ -251,11 +251,28 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* at
     return 0;
 }
 
-Node* Engine::adopt(std::shared_ptr<Node> fresh, std::optional<NameKey> name_key) {
+namespace {
+size_t place_hash(const Node* dir, const std::string& name) {
+    return std::hash<std::string>{}(name) ^ (std::hash<const Node*>{}(dir) * 0x9e3779b97f4a7c15ULL);
+}
+}  // namespace
+
+std::unordered_multimap<size_t, Node*>::iterator Engine::find_named(const Node* dir, const std::string& name,
+                                                                    size_t hash) {
+    for (auto [it, end] = named_.equal_range(hash); it != end; ++it) {
+        if (it->second->parent_.get() == dir && it->second->name_ == name) return it;
+    }
+    return named_.end();
+}
+
+Node* Engine::adopt(std::shared_ptr<Node> fresh, bool per_name) {
+    // The index holds a hash of the place; the node itself says where it is, so the name is
+    // stored once (a walk of a writable view of hard-linked files met one per file).
+    size_t hash = per_name ? place_hash(fresh->parent_.get(), fresh->name_) : 0;
     std::lock_guard lock(table_mu_);
     Node* found = nullptr;
-    if (name_key) {
-        if (auto it = named_.find(*name_key); it != named_.end()) found = it->second;
+    if (per_name) {
+        if (auto it = find_named(fresh->parent_.get(), fresh->name_, hash); it != named_.end()) found = it->second;
     } else if (auto it = table_.find(fresh->keys_.front()); it != table_.end()) {
         found = it->second;
     }
@@ -263,10 +280,11 @@ Node* Engine::adopt(std::shared_ptr<Node> fresh, std::optional<NameKey> name_key
         ++found->nlookup_;
         return found;
     }
-    if (name_key) {
+    if (per_name) {
         fresh->keys_.clear();  // its layer object may be shared by other names' nodes
-        fresh->name_key_ = std::make_unique<NameKey>(*name_key);
-        named_.emplace(*name_key, fresh.get());
+        fresh->per_name_ = true;
+        fresh->name_hash_ = hash;
+        named_.emplace(hash, fresh.get());
     } else {
         table_.emplace(fresh->keys_.front(), fresh.get());
     }
@@ -276,16 +294,32 @@ Node* Engine::adopt(std::shared_ptr<Node> fresh, std::optional<NameKey> name_key
     return n;
 }
 
-void Engine::rekey(Node& node, const Node* dir, const std::string& name) {
+void Engine::move_node(Node& node, Node* dir, const std::string& name) {
+    std::shared_ptr<Node> old_parent;  // released after the lock: it may be the last reference
     std::lock_guard lock(table_mu_);
-    if (!node.name_key_) return;
-    if (auto it = named_.find(*node.name_key_); it != named_.end() && it->second == &node) named_.erase(it);
-    node.name_key_.reset();
-    if (!dir) return;
-    NameKey k{dir, name};
-    if (auto it = named_.find(k); it != named_.end()) it->second->name_key_.reset();
-    named_[k] = &node;
-    node.name_key_ = std::make_unique<NameKey>(std::move(k));
+    if (node.per_name_) {
+        for (auto [it, end] = named_.equal_range(node.name_hash_); it != end; ++it) {
+            if (it->second == &node) {
+                named_.erase(it);
+                break;
+            }
+        }
+    }
+    old_parent = std::move(node.parent_);
+    node.parent_ = dir ? dir->shared_from_this() : nullptr;
+    if (dir) node.name_ = name;
+    node.slot_ = Node::kNoSlot;
+    if (!dir || !node.per_name_) {
+        node.per_name_ = node.per_name_ && dir;
+        return;
+    }
+    node.name_hash_ = place_hash(dir, name);
+    // A node still indexed at the new place lost its name to this one.
+    if (auto it = find_named(dir, name, node.name_hash_); it != named_.end() && it->second != &node) {
+        it->second->per_name_ = false;
+        named_.erase(it);
+    }
+    named_.emplace(node.name_hash_, &node);
 }
 
 void Engine::forget(Node& node, uint64_t n) {
@@ -298,9 +332,13 @@ void Engine::forget(Node& node, uint64_t n) {
         auto it = table_.find(k);
         if (it != table_.end() && it->second == &node) table_.erase(it);
     }
-    if (node.name_key_) {
-        auto it = named_.find(*node.name_key_);
-        if (it != named_.end() && it->second == &node) named_.erase(it);
+    if (node.per_name_) {
+        for (auto [it, end] = named_.equal_range(node.name_hash_); it != end; ++it) {
+            if (it->second == &node) {
+                named_.erase(it);
+                break;
+            }
+        }
     }
     auto it = nodes_.find(&node);
     if (it != nodes_.end()) {

@@ -73,10 +73,7 @@ int Engine::remove_entry(Node& dir, std::string_view name, bool want_dir) {
     }
     list->remove(name);
     // The node no longer has this name: a later copy-up must not bring it back here.
-    if (victim->parent_.get() == &dir && victim->name_ == n) {
-        victim->parent_.reset();
-        rekey(*victim, nullptr, "");
-    }
+    if (victim->parent_.get() == &dir && victim->name_ == n) move_node(*victim, nullptr, "");
     return 0;
 }
 

@@ -188,14 +188,8 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
         nl->put(std::move(at_new));
         // Set, not swapped: a node shared by several names (hard links) may have been
         // reached through another name than these two.
-        s.n->parent_ = newdir.shared_from_this();
-        s.n->name_ = nn;
-        s.n->slot_ = Node::kNoSlot;
-        d.n->parent_ = olddir.shared_from_this();
-        d.n->name_ = on;
-        d.n->slot_ = Node::kNoSlot;
-        rekey(*s.n, &newdir, nn);
-        rekey(*d.n, &olddir, on);
+        move_node(*s.n, &newdir, nn);
+        move_node(*d.n, &olddir, on);
         return 0;
     }
     DirEntry moved = *src;
@@ -203,14 +197,8 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     moved.covers_lower = dst ? (dst->covers_lower || dst->layer != 0) : new_whiteout;
     ol->remove(oldname);
     nl->put(std::move(moved));
-    if (d.n && d.n->parent_.get() == &newdir && d.n->name_ == nn) {
-        d.n->parent_.reset();
-        rekey(*d.n, nullptr, "");
-    }
-    s.n->parent_ = newdir.shared_from_this();
-    s.n->name_ = nn;
-    s.n->slot_ = Node::kNoSlot;
-    rekey(*s.n, &newdir, nn);
+    if (d.n && d.n->parent_.get() == &newdir && d.n->name_ == nn) move_node(*d.n, nullptr, "");
+    move_node(*s.n, &newdir, nn);
     return 0;
 }
 

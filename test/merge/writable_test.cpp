@@ -226,6 +226,31 @@ TEST_F(Writable, LowerHardLinkSplitsOnCopyUp) {
     EXPECT_EQ(read("b"), "same");
 }
 
+// Nodes per name are found again by their place, which rename and unlink change.
+TEST_F(Writable, NodePerNameFollowsItsNameThroughRenameAndUnlink) {
+    file(0, "d/a", "same");
+    fs::create_hard_link(layer(0) / "d/a", layer(0) / "d/b");
+    fs::create_hard_link(layer(0) / "d/a", layer(0) / "d/c");
+    writable();
+    merge::Node* d = resolve("d");
+    merge::Node* a = resolve("d/a");
+    EXPECT_EQ(resolve("d/a"), a) << "a second lookup of the same name finds the same node";
+    merge::Node* b = resolve("d/b");
+    ASSERT_NE(a, b);
+    ASSERT_EQ(engine_->rename(*d, "a", engine_->root(), "moved", 0), 0);
+    EXPECT_EQ(resolve("moved"), a) << "found under its new name";
+    EXPECT_EQ(resolve("d/a"), nullptr);
+    ASSERT_EQ(engine_->rename(*d, "b", engine_->root(), "moved", RENAME_EXCHANGE), 0);
+    EXPECT_EQ(resolve("moved"), b);
+    EXPECT_EQ(resolve("d/b"), a);
+    merge::Node* c = resolve("d/c");
+    ASSERT_EQ(engine_->rename(*d, "c", *d, "b", 0), 0) << "c replaces b (node a)";
+    EXPECT_EQ(resolve("d/b"), c);
+    ASSERT_EQ(engine_->unlink(*d, "b"), 0);
+    EXPECT_EQ(resolve("d/b"), nullptr);
+    EXPECT_EQ(read("moved"), "same");
+}
+
 TEST_F(Writable, ListingSlotsStayPutWhileNamesComeAndGo) {
     for (int i = 0; i < 10; ++i) file(0, "d/f" + std::to_string(i));
     writable();

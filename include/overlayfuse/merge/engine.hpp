@@ -155,11 +155,12 @@ private:
                   uint32_t slot, std::shared_ptr<Node>* out, struct stat* attr) const;
     // Enters a fresh node in the table, or returns the live node with the same key, and
     // counts one lookup. Nodes are found by their layer object, or, for a node per name
-    // (NAME_KEY given), by their parent and name.
-    using NameKey = std::pair<const Node*, std::string>;
-    Node* adopt(std::shared_ptr<Node> fresh, std::optional<NameKey> name_key = std::nullopt);
-    // Moves NODE's per-name key to (DIR, NAME) after a rename; drops it if DIR is null.
-    void rekey(Node& node, const Node* dir, const std::string& name);
+    // (PER_NAME), by their parent and name (the fresh node's parent_ and name_).
+    Node* adopt(std::shared_ptr<Node> fresh, bool per_name = false);
+    // Gives NODE the place (DIR, NAME) after a rename, or none (DIR null) after an unlink.
+    void move_node(Node& node, Node* dir, const std::string& name);
+    // The live node per name at (DIR, NAME), if any. Holds: table_mu_.
+    std::unordered_multimap<size_t, Node*>::iterator find_named(const Node* dir, const std::string& name, size_t hash);
     void attr_changed(Node& node) const {
         if (invalidate_) invalidate_(node);
     }
@@ -199,7 +200,7 @@ private:
     mutable std::mutex table_mu_;
     std::unordered_map<std::pair<dev_t, ino_t>, Node*, PairHash> table_;
     std::unordered_map<Node*, std::shared_ptr<Node>> nodes_;  // owner of every live node
-    std::map<NameKey, Node*> named_;
+    std::unordered_multimap<size_t, Node*> named_;  // nodes per name, by Node::name_hash_
     std::function<void(Node&)> invalidate_;
     size_t name_max_ = 255;
     // Namespace changes (create, unlink, rename, copy-up's final rename) run one at a time:

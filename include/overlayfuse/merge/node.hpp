@@ -59,19 +59,25 @@ public:
 
 private:
     friend class Engine;
+    // The fields are ordered so that no padding is wasted: a walk makes a node per entry.
     std::atomic<std::shared_ptr<const BranchList>> branches_;
     const mode_t type_;
-    std::atomic<bool> pending_flag_{false};  // DirState::pending is set (read without the lock)
-    std::atomic<ino_t> ino_;
-
-    // Where the node was reached: copy-up needs its parent first. Changed by rename, under
-    // the engine's namespace lock. Hard-linked lower files get a node per name in writable
-    // views, as in the kernel overlay without an index, so one parent is enough.
-    std::shared_ptr<Node> parent_;
-    std::string name_;
     // The slot of this name in parent_'s listing (read-ahead across files), or kNoSlot.
     static constexpr uint32_t kNoSlot = UINT32_MAX;
     std::atomic<uint32_t> slot_{kNoSlot};
+    std::atomic<bool> pending_flag_{false};  // DirState::pending is set (read without the lock)
+    // A node per name (lower hard links in a writable view) is found by parent_ and name_,
+    // through the engine's index under name_hash_. Both guarded by the engine's table lock.
+    bool per_name_ = false;
+    std::atomic<ino_t> ino_;
+
+    // Where the node was reached: copy-up needs its parent first. Changed by rename and
+    // unlink (Engine::move_node) under the namespace lock and the table lock: either lock is
+    // enough to read them. Hard-linked lower files get a node per name in writable views, as
+    // in the kernel overlay without an index, so one parent is enough.
+    std::shared_ptr<Node> parent_;
+    std::string name_;
+    size_t name_hash_ = 0;
 
     uint64_t nlookup_ = 0;  // guarded by the engine's table lock
     // The (st_dev, st_ino) table keys that lead here: the top copy's, and after copy-up
@@ -86,8 +92,6 @@ private:
         const std::pair<dev_t, ino_t>* begin() const { return key; }
         const std::pair<dev_t, ino_t>* end() const { return key + n; }
     } keys_;
-    // For a node per name (lower hard links in a writable view): its (parent, name) key.
-    std::unique_ptr<std::pair<const Node*, std::string>> name_key_;
 
     // What only directories need, allocated for them alone: a walk meets far more files.
     struct PendingStack {
