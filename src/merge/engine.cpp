@@ -190,7 +190,7 @@ const Branch* Engine::branch_in(const BranchList& list, uint16_t layer) const {
 
 size_t Engine::node_count() const {
     std::lock_guard lock(table_mu_);
-    return nodes_.size();
+    return owned_.size();
 }
 
 int Engine::listing(Node& dir, std::shared_ptr<const Listing>* out) {
@@ -290,7 +290,8 @@ Node* Engine::adopt(std::shared_ptr<Node> fresh, bool per_name) {
     }
     Node* n = fresh.get();
     n->nlookup_ = 1;
-    nodes_.emplace(n, std::move(fresh));
+    n->owner_slot_ = static_cast<uint32_t>(owned_.size());
+    owned_.push_back(std::move(fresh));
     return n;
 }
 
@@ -340,10 +341,16 @@ void Engine::forget(Node& node, uint64_t n) {
             }
         }
     }
-    auto it = nodes_.find(&node);
-    if (it != nodes_.end()) {
-        dying = std::move(it->second);
-        nodes_.erase(it);
+    if (uint32_t slot = node.owner_slot_; slot != Node::kNotOwned) {
+        node.owner_slot_ = Node::kNotOwned;
+        dying = std::move(owned_[slot]);
+        if (slot + 1 != owned_.size()) {
+            owned_[slot] = std::move(owned_.back());
+            owned_[slot]->owner_slot_ = slot;
+        }
+        owned_.pop_back();
+        // A tree the kernel has forgotten gives its room back (the walk may not come again).
+        if (owned_.capacity() > 4096 && owned_.size() < owned_.capacity() / 4) owned_.shrink_to_fit();
     }
 }
 

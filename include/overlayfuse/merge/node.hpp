@@ -69,6 +69,9 @@ private:
     // A node per name (lower hard links in a writable view) is found by parent_ and name_,
     // through the engine's index under name_hash_. Both guarded by the engine's table lock.
     bool per_name_ = false;
+    // This node's entry in the engine's list of the nodes it owns (guarded by the table lock).
+    static constexpr uint32_t kNotOwned = UINT32_MAX;
+    uint32_t owner_slot_ = kNotOwned;
     std::atomic<ino_t> ino_;
 
     // Where the node was reached: copy-up needs its parent first. Changed by rename and
