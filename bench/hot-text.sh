@@ -66,6 +66,7 @@ workload() {
     readlink "$m"/usr/bin/* > /dev/null 2>&1 || true
     dd if="$m/usr/bin/python3.11" of=/dev/null bs=1M status=none 2>/dev/null || true
     df "$m" > /dev/null
+    sync; echo 3 > /proc/sys/vm/drop_caches; find "$m" > /dev/null  # FORGET, then a walk again
     [[ $mode == rw ]] || return 0
     mkdir -p "$m/tmp/c"; for i in $(seq 300); do echo x > "$m/tmp/c/f$i"; done
     echo y >> "$m/etc/passwd"; chmod 600 "$m/etc/hostname"; chown 1:1 "$m/etc/shells"
@@ -75,6 +76,7 @@ workload() {
     truncate -s 100 "$m/etc/issue"; mknod "$m/tmp/fifo" p; fallocate -l 8192 "$m/tmp/c/f4"
     python3 -c "import os,sys; fd=os.open(sys.argv[1], os.O_RDWR); os.pwrite(fd, b'z', 0); os.fsync(fd); os.close(fd)" "$m/etc/group"
     sync; rm -rf "$m/usr/share/doc" "$m/tmp/c"; rmdir "$m/tmp/nothere" 2>/dev/null || true; sync
+    mkdir "$m/tmp/many"; for i in $(seq 2000); do : > "$m/tmp/many/f$i"; done  # a listing that grows
 }
 
 profiles=()

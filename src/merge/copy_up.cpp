@@ -184,8 +184,7 @@ int Engine::copy_up(Node& node, bool with_data) {
     node.branches_.store(std::make_shared<const BranchList>(std::move(list)));
     {
         std::lock_guard lock(table_mu_);
-        node.keys_.push_back({ust.st_dev, ust.st_ino});
-        table_.emplace(node.keys_.back(), &node);
+        add_key(node, {ust.st_dev, ust.st_ino});
     }
     // A lower hard link leaves its group: without an index the kernel then reports the
     // upper file's own inode number (a lone file keeps the lower one).

@@ -123,7 +123,8 @@ int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::
     BranchList b;
     b.push_back({0, false, std::move(guard), nullptr});
     auto node = std::make_shared<Node>(std::move(b), view);
-    node->keys_.push_back({st.st_dev, st.st_ino});
+    node->key_ = {st.st_dev, st.st_ino};
+    node->nkeys_ = 1;
     node->parent_ = dir.shared_from_this();
     node->name_ = n;
     *out = adopt(std::move(node));

@@ -257,23 +257,43 @@ size_t place_hash(const Node* dir, const std::string& name) {
 }
 }  // namespace
 
-std::unordered_multimap<size_t, Node*>::iterator Engine::find_named(const Node* dir, const std::string& name,
-                                                                    size_t hash) {
-    for (auto [it, end] = named_.equal_range(hash); it != end; ++it) {
+std::unordered_multimap<size_t, Node*>::iterator Engine::find_named(const Node* dir, const std::string& name) {
+    for (auto [it, end] = named_.equal_range(place_hash(dir, name)); it != end; ++it) {
         if (it->second->parent_.get() == dir && it->second->name_ == name) return it;
     }
     return named_.end();
 }
 
+void Engine::unindex_named(Node& node) {
+    for (auto [it, end] = named_.equal_range(place_hash(node.parent_.get(), node.name_)); it != end; ++it) {
+        if (it->second == &node) {
+            named_.erase(it);
+            break;
+        }
+    }
+    node.per_name_ = false;
+}
+
+void Engine::add_key(Node& node, std::pair<dev_t, ino_t> k) {
+    if (node.nkeys_ == 0) {
+        node.key_ = k;
+        node.nkeys_ = 1;
+    } else {
+        second_keys_[&node] = k;
+        node.nkeys_ = 2;
+    }
+    table_.emplace(k, &node);
+}
+
 Node* Engine::adopt(std::shared_ptr<Node> fresh, bool per_name) {
-    // The index holds a hash of the place; the node itself says where it is, so the name is
-    // stored once (a walk of a writable view of hard-linked files met one per file).
-    size_t hash = per_name ? place_hash(fresh->parent_.get(), fresh->name_) : 0;
+    // A node per name is indexed by a hash of its place; the node itself says where it is,
+    // so the name is stored once (a walk of a writable view of hard-linked files met one per
+    // file).
     std::lock_guard lock(table_mu_);
     Node* found = nullptr;
     if (per_name) {
-        if (auto it = find_named(fresh->parent_.get(), fresh->name_, hash); it != named_.end()) found = it->second;
-    } else if (auto it = table_.find(fresh->keys_.front()); it != table_.end()) {
+        if (auto it = find_named(fresh->parent_.get(), fresh->name_); it != named_.end()) found = it->second;
+    } else if (auto it = table_.find(fresh->key_); it != table_.end()) {
         found = it->second;
     }
     if (found) {
@@ -281,12 +301,11 @@ Node* Engine::adopt(std::shared_ptr<Node> fresh, bool per_name) {
         return found;
     }
     if (per_name) {
-        fresh->keys_.clear();  // its layer object may be shared by other names' nodes
+        fresh->nkeys_ = 0;  // its layer object may be shared by other names' nodes
         fresh->per_name_ = true;
-        fresh->name_hash_ = hash;
-        named_.emplace(hash, fresh.get());
+        named_.emplace(place_hash(fresh->parent_.get(), fresh->name_), fresh.get());
     } else {
-        table_.emplace(fresh->keys_.front(), fresh.get());
+        table_.emplace(fresh->key_, fresh.get());
     }
     Node* n = fresh.get();
     n->nlookup_ = 1;
@@ -298,29 +317,20 @@ Node* Engine::adopt(std::shared_ptr<Node> fresh, bool per_name) {
 void Engine::move_node(Node& node, Node* dir, const std::string& name) {
     std::shared_ptr<Node> old_parent;  // released after the lock: it may be the last reference
     std::lock_guard lock(table_mu_);
-    if (node.per_name_) {
-        for (auto [it, end] = named_.equal_range(node.name_hash_); it != end; ++it) {
-            if (it->second == &node) {
-                named_.erase(it);
-                break;
-            }
-        }
-    }
+    bool per_name = node.per_name_;
+    if (per_name) unindex_named(node);
     old_parent = std::move(node.parent_);
     node.parent_ = dir ? dir->shared_from_this() : nullptr;
     if (dir) node.name_ = name;
     node.slot_ = Node::kNoSlot;
-    if (!dir || !node.per_name_) {
-        node.per_name_ = node.per_name_ && dir;
-        return;
-    }
-    node.name_hash_ = place_hash(dir, name);
+    if (!dir || !per_name) return;
     // A node still indexed at the new place lost its name to this one.
-    if (auto it = find_named(dir, name, node.name_hash_); it != named_.end() && it->second != &node) {
+    if (auto it = find_named(dir, name); it != named_.end()) {
         it->second->per_name_ = false;
         named_.erase(it);
     }
-    named_.emplace(node.name_hash_, &node);
+    node.per_name_ = true;
+    named_.emplace(place_hash(dir, name), &node);
 }
 
 void Engine::forget(Node& node, uint64_t n) {
@@ -329,18 +339,18 @@ void Engine::forget(Node& node, uint64_t n) {
     std::lock_guard lock(table_mu_);
     node.nlookup_ = n >= node.nlookup_ ? 0 : node.nlookup_ - n;
     if (node.nlookup_ != 0) return;
-    for (const auto& k : node.keys_) {
+    auto drop_key = [this, &node](std::pair<dev_t, ino_t> k) {
         auto it = table_.find(k);
         if (it != table_.end() && it->second == &node) table_.erase(it);
-    }
-    if (node.per_name_) {
-        for (auto [it, end] = named_.equal_range(node.name_hash_); it != end; ++it) {
-            if (it->second == &node) {
-                named_.erase(it);
-                break;
-            }
+    };
+    if (node.nkeys_ >= 1) drop_key(node.key_);
+    if (node.nkeys_ == 2) {
+        if (auto it = second_keys_.find(&node); it != second_keys_.end()) {
+            drop_key(it->second);
+            second_keys_.erase(it);
         }
     }
+    if (node.per_name_) unindex_named(node);
     if (uint32_t slot = node.owner_slot_; slot != Node::kNotOwned) {
         node.owner_slot_ = Node::kNotOwned;
         dying = std::move(owned_[slot]);
@@ -349,8 +359,6 @@ void Engine::forget(Node& node, uint64_t n) {
             owned_[slot]->owner_slot_ = slot;
         }
         owned_.pop_back();
-        // A tree the kernel has forgotten gives its room back (the walk may not come again).
-        if (owned_.capacity() > 4096 && owned_.size() < owned_.capacity() / 4) owned_.shrink_to_fit();
     }
 }
 
@@ -396,7 +404,8 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     struct stat view = view_attr(st, e.layer, defer ? 2 : branches.size());
     view.st_ino = e.ino;  // the listing's number: stays the same across copy-up
     auto node = std::make_shared<Node>(std::move(branches), view);
-    node->keys_.push_back({st.st_dev, st.st_ino});
+    node->key_ = {st.st_dev, st.st_ino};
+    node->nkeys_ = 1;
     // Copy-up, rename and unlink need to know where a node was reached; a read-only view asks
     // a directory for its parent (".."), and read-ahead a file for its place in the listing,
     // so its files do without their names.

@@ -48,6 +48,29 @@ TEST(Listing, GrowingOneNameAtATimeKeepsEverySlot) {
     EXPECT_EQ(l.find("f10")->ino, 7u);
 }
 
+// Names removed and made again, over and over (a build directory, rm -rf and recreate):
+// every lookup stays right and the listing keeps only its live names.
+TEST(Listing, NamesRemovedAndMadeAgainAreFoundEachTime) {
+    merge::Listing l({entry("keep", 1)});
+    for (int round = 0; round < 50; ++round) {
+        for (int i = 0; i < 40; ++i) l.put(entry("n" + std::to_string(i), static_cast<ino_t>(1000 * round + i)));
+        for (int i = 0; i < 40; i += 2) l.remove("n" + std::to_string(i));
+        for (int i = 0; i < 40; ++i) {
+            auto e = l.find("n" + std::to_string(i));
+            if (i % 2 == 0) {
+                ASSERT_FALSE(e) << "round " << round << " name n" << i;
+            } else {
+                ASSERT_TRUE(e) << "round " << round << " name n" << i;
+                EXPECT_EQ(e->ino, static_cast<ino_t>(1000 * round + i));
+            }
+        }
+        for (int i = 1; i < 40; i += 2) l.remove("n" + std::to_string(i));
+        ASSERT_EQ(l.live_count(), 1u);
+    }
+    EXPECT_TRUE(l.find("keep"));
+    EXPECT_EQ(l.slice(0, SIZE_MAX).size(), 1u);
+}
+
 TEST(Listing, AnEmptyListingGrowsToo) {
     merge::Listing l({});
     EXPECT_TRUE(l.empty());

@@ -10,6 +10,7 @@
 // replaced) yields -EIO for that object, never a crash.
 #include <sys/statvfs.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -160,7 +161,12 @@ private:
     // Gives NODE the place (DIR, NAME) after a rename, or none (DIR null) after an unlink.
     void move_node(Node& node, Node* dir, const std::string& name);
     // The live node per name at (DIR, NAME), if any. Holds: table_mu_.
-    std::unordered_multimap<size_t, Node*>::iterator find_named(const Node* dir, const std::string& name, size_t hash);
+    std::unordered_multimap<size_t, Node*>::iterator find_named(const Node* dir, const std::string& name);
+    // Takes NODE, a node per name, out of that index (found by its parent_ and name_, which
+    // it still has). Holds: table_mu_.
+    void unindex_named(Node& node);
+    // Enters K as NODE's table key: its first, or the upper copy's after a copy-up. Holds: table_mu_.
+    void add_key(Node& node, std::pair<dev_t, ino_t> k);
     void attr_changed(Node& node) const {
         if (invalidate_) invalidate_(node);
     }
@@ -201,8 +207,11 @@ private:
     std::unordered_map<std::pair<dev_t, ino_t>, Node*, PairHash> table_;
     // Owner of every live node; a node knows its slot (Node::owner_slot_), and a forgotten
     // node's slot takes the last one: 16 bytes a node instead of a hash table's ~56.
-    std::vector<std::shared_ptr<Node>> owned_;
-    std::unordered_multimap<size_t, Node*> named_;  // nodes per name, by Node::name_hash_
+    // A deque: it grows by blocks, never copying what it holds nor keeping spare room for
+    // as much again.
+    std::deque<std::shared_ptr<Node>> owned_;
+    std::unordered_multimap<size_t, Node*> named_;  // nodes per name, by a hash of the place
+    std::unordered_map<const Node*, std::pair<dev_t, ino_t>> second_keys_;  // see Node::nkeys_
     std::function<void(Node&)> invalidate_;
     size_t name_max_ = 255;
     // Namespace changes (create, unlink, rename, copy-up's final rename) run one at a time:

@@ -13,7 +13,6 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 namespace ovf::merge {
@@ -28,6 +27,7 @@ struct DirEntry {
     uint8_t type = 0;     // DT_* of the topmost copy
     // Layers below the topmost copy hold this name (so deleting it needs a whiteout).
     bool covers_lower = false;
+    bool removed = false;  // a hole among a Listing's slots (in what was padding)
 };  // in this order: 72 bytes, not 80 (a listing holds one per name)
 
 class Listing {
@@ -48,21 +48,6 @@ public:
     void remove(std::string_view name);
 
 private:
-    // The index holds slot numbers and hashes the names in the slots, so a name is stored
-    // once. Lookups by name are heterogeneous (C++20).
-    struct SlotHash {
-        using is_transparent = void;
-        const Listing* l;
-        size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
-        size_t operator()(uint32_t slot) const noexcept { return (*this)(l->name_at(slot)); }
-    };
-    struct SlotEq {
-        using is_transparent = void;
-        const Listing* l;
-        bool operator()(uint32_t a, uint32_t b) const noexcept { return a == b; }
-        bool operator()(uint32_t a, std::string_view b) const noexcept { return l->name_at(a) == b; }
-        bool operator()(std::string_view a, uint32_t b) const noexcept { return a == l->name_at(b); }
-    };
     // The slots, in segments that never move: a directory growing by one name at a time
     // (10,000 creates) never copies its slots, and never holds an old and a new array at
     // once as a doubling vector does (1.3 + 0.65 MB at its last doubling there). The first
@@ -71,25 +56,36 @@ private:
     public:
         void reserve_first(size_t n);
         size_t size() const { return size_; }
-        std::optional<DirEntry>& operator[](size_t i) { return at(i); }
-        const std::optional<DirEntry>& operator[](size_t i) const { return const_cast<Slots*>(this)->at(i); }
+        DirEntry& operator[](size_t i) { return at(i); }
+        const DirEntry& operator[](size_t i) const { return const_cast<Slots*>(this)->at(i); }
         void push_back(DirEntry e);
 
     private:
         struct Segment {
             size_t start;
             size_t len;
-            std::unique_ptr<std::optional<DirEntry>[]> slots;
+            std::unique_ptr<DirEntry[]> slots;
         };
-        std::optional<DirEntry>& at(size_t i);
+        DirEntry& at(size_t i);
         std::vector<Segment> segments_;
         size_t size_ = 0;
     };
-    std::string_view name_at(uint32_t slot) const { return slots_[slot]->name; }
+    std::string_view name_at(uint32_t slot) const { return slots_[slot].name; }
+
+    // The index by name: open addressing over slot numbers, each name hashed from its slot,
+    // so a name is stored once and an entry costs 4-11 bytes (a node-based hash set's was
+    // ~40). A position holds a slot, kFree or kGone (a removed entry, skipped by probes).
+    static constexpr uint32_t kFree = UINT32_MAX, kGone = UINT32_MAX - 1;
+    size_t probe(std::string_view name) const;  // NAME's position, or kNone
+    static constexpr size_t kNone = SIZE_MAX;
+    void index_insert(uint32_t slot);
+    void index_grow(size_t live);
 
     mutable std::shared_mutex mu_;
     Slots slots_;
-    std::unordered_set<uint32_t, SlotHash, SlotEq> index_{0, SlotHash{this}, SlotEq{this}};
+    std::vector<uint32_t> index_;  // capacity a power of two, at most 3/4 taken
+    size_t live_ = 0;               // slots in the index
+    size_t taken_ = 0;              // positions holding a slot or kGone
 };
 
 }  // namespace ovf::merge

@@ -67,8 +67,12 @@ private:
     std::atomic<uint32_t> slot_{kNoSlot};
     std::atomic<bool> pending_flag_{false};  // DirState::pending is set (read without the lock)
     // A node per name (lower hard links in a writable view) is found by parent_ and name_,
-    // through the engine's index under name_hash_. Both guarded by the engine's table lock.
+    // through the engine's index of them. Guarded by the engine's table lock.
     bool per_name_ = false;
+    // How many (st_dev, st_ino) table keys lead here: key_, and after the copy-up of a node
+    // that had one, the upper copy's too, kept in the engine (Engine::second_keys_: few nodes
+    // have one). Guarded by the engine's table lock.
+    uint8_t nkeys_ = 0;
     // This node's entry in the engine's list of the nodes it owns (guarded by the table lock).
     static constexpr uint32_t kNotOwned = UINT32_MAX;
     uint32_t owner_slot_ = kNotOwned;
@@ -80,21 +84,9 @@ private:
     // in the kernel overlay without an index, so one parent is enough.
     std::shared_ptr<Node> parent_;
     std::string name_;
-    size_t name_hash_ = 0;
 
     uint64_t nlookup_ = 0;  // guarded by the engine's table lock
-    // The (st_dev, st_ino) table keys that lead here: the top copy's, and after copy-up
-    // also the upper copy's. Guarded by the engine's table lock.
-    struct Keys {
-        std::pair<dev_t, ino_t> key[2];
-        uint8_t n = 0;
-        void push_back(std::pair<dev_t, ino_t> k) { key[n < 2 ? n++ : 1] = k; }
-        const std::pair<dev_t, ino_t>& front() const { return key[0]; }
-        const std::pair<dev_t, ino_t>& back() const { return key[n - 1]; }
-        void clear() { n = 0; }
-        const std::pair<dev_t, ino_t>* begin() const { return key; }
-        const std::pair<dev_t, ino_t>* end() const { return key + n; }
-    } keys_;
+    std::pair<dev_t, ino_t> key_{};  // the top copy's when made (see nkeys_)
 
     // What only directories need, allocated for them alone: a walk meets far more files.
     struct PendingStack {
