@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "overlayfuse/error.hpp"
 #include "overlayfuse/mountinfo.hpp"
+#include "overlayfuse/sys.hpp"
 #include "overlayfuse/unique_fd.hpp"
 #include "ops.hpp"
 #include "request_loop.hpp"
@@ -106,7 +108,9 @@ FuseSession::FuseSession(merge::Engine& engine, FuseOptions opts)
     using DataPath = FuseOptions::DataPath;
     ctx_->passthrough.wanted = opts_.data == DataPath::Passthrough && !writable_ && ::geteuid() == 0;
     ctx_->no_open = opts_.data == DataPath::Cache && !writable_;
-    ctx_->defer_opens = writable_ && ::geteuid() == 0;
+    // Only a daemon that can open any file may put an open off: see docs/data-path.md.
+    auto caps = sys::effective_caps(::getpid());
+    ctx_->defer_opens = writable_ && caps && (*caps & (uint64_t{1} << CAP_DAC_OVERRIDE));
     fuse_set_log_func(capture_log);
 
     std::string o = std::string(engine.writable() ? "rw" : "ro") +
