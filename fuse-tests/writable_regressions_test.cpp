@@ -503,6 +503,116 @@ TEST_F(WritableRegression, FailedRenameOfNewDirectoriesTouchesTheParentLikeTheKe
     EXPECT_SAME(r, "failed rename of a new directory onto a new non-empty one");
 }
 
+// An xattr whiteout (an empty file with overlay.whiteout) in a directory not marked
+// overlay.opaque=x: the kernel's lookup hides the name, its readdir still lists it, and its
+// emptiness check counts it, so rmdir of the apparently empty directory is ENOTEMPTY.
+// overlayfuse dropped the name from its listing once looked up, and rmdir succeeded.
+// Found by the soak, seed 7118.
+TEST_F(WritableRegression, UnmarkedXattrWhiteoutKeepsItsDirectoryNonEmpty) {
+    LayerStack s;
+    s.add_layer().file("e/a", "lower a\n");
+    s.add_layer().file("e/a", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        struct stat st;
+        std::string out = "lstat e/a=" + rc(::lstat((m + "/e/a").c_str(), &st));
+        std::string names;
+        if (DIR* d = ::opendir((m + "/e").c_str())) {
+            while (struct dirent* de = ::readdir(d))
+                if (de->d_name[0] != '.') names += std::string(" ") + de->d_name;
+            ::closedir(d);
+        }
+        out += " readdir e:" + names;
+        out += " rmdir e=" + rc(::rmdir((m + "/e").c_str()));
+        return out + " unlink e/a=" + rc(::unlink((m + "/e/a").c_str()));
+    });
+    EXPECT_SAME(r, "an xattr whiteout outside an opaque=x directory");
+}
+
+// A directory whose lower copy holds only xattr whiteouts, marked overlay.opaque=x as they
+// should be: the kernel's readdir shows nothing, yet its emptiness check counts them and rmdir
+// is ENOTEMPTY (Linux 6.18). overlayfuse removed the directory. Found by the soak (seeds 7118,
+// 9112 and, with redirect_dir=on, 8085 and 9027).
+TEST_F(WritableRegression, DirectoryHoldingOnlyXattrWhiteoutsIsNotEmptyForRmdir) {
+    LayerStack s;
+    auto& bottom = s.add_layer();
+    bottom.file("d/b/x", "lower x\n");
+    bottom.file("d/b/y", "lower y\n");
+    bottom.file("d/c/x", "x\n");
+    auto& top = s.add_layer();
+    top.dir("d/b").xattrs.push_back({"trusted.overlay.opaque", "x"});
+    top.dir("d/c").xattrs.push_back({"trusted.overlay.opaque", "x"});
+    top.file("d/b/x", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
+    top.file("d/b/y", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
+    top.file("d/c/x", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        auto count = [&m](const std::string& rel) {
+            int n = 0;
+            if (DIR* d = ::opendir((m + "/" + rel).c_str())) {
+                while (struct dirent* de = ::readdir(d)) n += de->d_name[0] != '.';
+                ::closedir(d);
+            }
+            return std::to_string(n);
+        };
+        std::string out = "names in d/b: " + count("d/b") + " rmdir d/b=" + rc(::rmdir((m + "/d/b").c_str()));
+        int fd = ::open((m + "/d/c/x").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        out += " create d/c/x=" + rc(fd < 0 ? -1 : 0);
+        if (fd >= 0) ::close(fd);
+        out += " unlink d/c/x=" + rc(::unlink((m + "/d/c/x").c_str()));
+        return out + " names in d/c: " + count("d/c") + " rmdir d/c=" + rc(::rmdir((m + "/d/c").c_str()));
+    });
+    EXPECT_SAME(r, "rmdir of directories whose lower copies hold only xattr whiteouts");
+}
+
+// The same kind of xattr whiteout (a "ghost": lookup hides it, readdir lists it) under
+// names the view then makes, renames onto, renames away and unlinks: the kernel makes an
+// object over it as over nothing, and lists it again once that object is gone. overlayfuse
+// answered EEXIST to the create once the name stayed listed (e778421, reverted in 0c2ef9e).
+TEST_F(WritableRegression, ObjectsMadeOverAnUnmarkedXattrWhiteoutBehaveLikeTheKernels) {
+    LayerStack s;
+    auto& bottom = s.add_layer();
+    bottom.file("e/a", "lower a\n");
+    bottom.file("e/b", "lower b\n");
+    bottom.file("e/keep", "k\n");
+    auto& top = s.add_layer();
+    top.file("e/a", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
+    top.file("e/b", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        auto listing = [&m] {
+            std::vector<std::string> names;
+            if (DIR* d = ::opendir((m + "/e").c_str())) {
+                while (struct dirent* de = ::readdir(d))
+                    if (de->d_name[0] != '.') names.push_back(de->d_name);
+                ::closedir(d);
+            }
+            std::sort(names.begin(), names.end());
+            std::string out;
+            for (const auto& n : names) out += " " + n;
+            return out;
+        };
+        std::string out = "readdir:" + listing();
+        int fd = ::open((m + "/e/a").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        out += " create e/a=" + rc(fd < 0 ? -1 : 0);
+        if (fd >= 0) {
+            (void)!::write(fd, "new\n", 4);
+            ::close(fd);
+        }
+        out += " lstat e/a=" + lstat_text(m + "/e/a").substr(0, 12) + " readdir:" + listing();
+        out += " rename keep->b=" + rc(::rename((m + "/e/keep").c_str(), (m + "/e/b").c_str()));
+        out += " readdir:" + listing();
+        out += " rename a->moved=" + rc(::rename((m + "/e/a").c_str(), (m + "/e/moved").c_str()));
+        out += " readdir:" + listing() + " lstat e/a=" + lstat_text(m + "/e/a");
+        out += " unlink b=" + rc(::unlink((m + "/e/b").c_str())) + " readdir:" + listing();
+        out += " mkdir b=" + rc(::mkdir((m + "/e/b").c_str(), 0755));
+        out += " rmdir b=" + rc(::rmdir((m + "/e/b").c_str())) + " readdir:" + listing();
+        out += " unlink moved=" + rc(::unlink((m + "/e/moved").c_str()));
+        return out + " readdir:" + listing() + " rmdir e=" + rc(::rmdir((m + "/e").c_str()));
+    });
+    EXPECT_SAME(r, "objects made over, renamed onto and away from xattr whiteouts outside opaque=x");
+}
+
 // redirect_dir=on: link(e/c/a, b) (a lower fifo), then exchange(e, b), rename(b/d, b/b),
 // exchange(b/b, b/c/a): b/c/a is the same inode as e now. Must not hang.
 // overlayfuse loops forever in Engine::redirect_path (rename_ops.cpp) on the last rename

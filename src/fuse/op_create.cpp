@@ -17,9 +17,10 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     fi->keep_cache = 1;
     fi->noflush = 1;  // as in open()
     fuse_entry_param e = entry_of(req, *n);
+    merge::Engine& eng = engine(req);  // a reply frees REQ, even one that failed
     if (fuse_reply_create(req, &e, fi) != 0) {
         ::close(fd);
-        engine(req).forget(*n, 1);
+        eng.forget(*n, 1);
     }
 }
 

@@ -25,7 +25,8 @@ void reply_new_entry(fuse_req_t req, int err, merge::Node* n) {
         return;
     }
     fuse_entry_param e = entry_of(req, *n);
-    if (fuse_reply_entry(req, &e) != 0) engine(req).forget(*n, 1);
+    merge::Engine& eng = engine(req);  // a reply frees REQ, even one that failed
+    if (fuse_reply_entry(req, &e) != 0) eng.forget(*n, 1);
 }
 
 merge::Caller caller(fuse_req_t req) {
@@ -49,7 +50,8 @@ void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
         return;
     }
     fuse_entry_param e = entry_of(req, *child, attr);
-    if (fuse_reply_entry(req, &e) != 0) engine(req).forget(*child, 1);
+    merge::Engine& eng = engine(req);  // a reply frees REQ, even one that failed
+    if (fuse_reply_entry(req, &e) != 0) eng.forget(*child, 1);
 }
 
 }  // namespace ovf::fuse::ops

@@ -46,8 +46,9 @@ void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // Every change goes through this mount, so cached pages stay valid across opens.
     fi->keep_cache = 1;
 #endif
+    FuseSession::Context& c = ctx(req);  // a reply frees REQ, even one that failed
     if (fuse_reply_open(req, fi) != 0) {
-        ctx(req).passthrough.detach(req, fd);
+        c.passthrough.detach(nullptr, fd);
         ::close(fd);
     }
 }

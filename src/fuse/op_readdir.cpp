@@ -151,6 +151,7 @@ Prefetch prefetch(fuse_req_t req, merge::Node& dir, size_t size, off_t off) {
 }  // namespace
 
 void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+    merge::Engine& eng = engine(req);  // fill() answers, and the answer frees REQ
     Prefetch pre = prefetch(req, node(req, ino), size, off);
     fill(
         req, ino, size, off,
@@ -173,10 +174,10 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
             } else {  // the listing changed since, or a name the prefetch did not cover
                 err = names_only(off, listing) ? -EAGAIN : engine(req).lookup(dir, de.name, &child, &attr);
             }
-            if (err == -ENOENT) return size_t{0};  // a whiteout only lookup recognises
             if (err == 0) {
                 e = entry_of(req, *child, attr);
-            } else {  // names only, or vanished meanwhile: let lookup report the error
+            } else {  // names only, vanished meanwhile, or a whiteout only lookup recognises
+                      // (listed, as the kernel does): let lookup report the error
                 e.attr.st_mode = static_cast<mode_t>(DTTOIF(de.type));
                 e.attr.st_ino = de.ino;
             }
@@ -187,7 +188,7 @@ void readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_fi
         });
     // Looked up but not sent (the reply filled differently): the kernel never saw them.
     for (auto& r : pre.results)
-        if (r.child) engine(req).forget(*r.child, 1);
+        if (r.child) eng.forget(*r.child, 1);
 }
 
 }  // namespace ovf::fuse::ops

@@ -25,7 +25,8 @@ public:
     std::atomic<bool> active{false};    // the kernel agreed (set in init)
     // The backing id for NODE's open file FD (0: serve reads ourselves).
     int attach(fuse_req_t req, const merge::Node* node, int fd);
-    // Drops FD's share; closes the backing id with the node's last open.
+    // Drops FD's share; closes the backing id with the node's last open (through REQ, which
+    // must not have been answered yet; none: the kernel keeps it until the unmount).
     void detach(fuse_req_t req, int fd);
 
 private:

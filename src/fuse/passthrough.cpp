@@ -34,7 +34,9 @@ void Passthrough::detach(fuse_req_t req, int fd) {
     auto node = by_node_.find(it->second);
     by_fd_.erase(it);
     if (node != by_node_.end() && --node->second.opens == 0) {
-        fuse_passthrough_close(req, node->second.id);
+        // Without a request (its reply failed and freed it) the id stays with the kernel
+        // until the connection ends.
+        if (req) fuse_passthrough_close(req, node->second.id);
         by_node_.erase(node);
     }
 #else

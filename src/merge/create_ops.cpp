@@ -50,7 +50,13 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
     if (int err = check_name(name); err < 0) return err;
     std::shared_ptr<const Listing> list;
     if (int err = listing(dir, &list); err < 0) return err;
-    if (list->find(name)) return -EEXIST;
+    std::optional<uint16_t> ghost;  // the layer of a ghost the new object goes over
+    if (auto e = list->find(name)) {
+        std::shared_ptr<const BranchList> branches;
+        if (int err = stack(dir, &branches); err < 0) return err;
+        if (!is_ghost(*branches, *e)) return -EEXIST;
+        ghost = e->layer;
+    }
     if (int err = copy_up(dir); err < 0) return err;
     int pfd = dir.branches()->front().fd.get();
     std::string n(name);
@@ -103,6 +109,18 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
         }
     }
     int err = enter_new(dir, n, over_whiteout, std::nullopt, out);
+    if (err == 0 && ghost) {
+        // Not a whiteout below, for unlink (the kernel's ovl_lower_positive says the same),
+        // but shown again once this name goes.
+        std::shared_ptr<Listing> l;
+        if (listing_rw(dir, &l) == 0) {
+            if (auto e = l->find(name)) {
+                e->over_ghost = true;
+                e->ghost_layer = *ghost;
+                l->put(std::move(*e));
+            }
+        }
+    }
     if (err == 0 && fd_out) *fd_out = fd.release();
     return err;
 }

@@ -207,9 +207,11 @@ int Engine::listing_rw(Node& dir, std::shared_ptr<Listing>* out) {
     std::lock_guard lock(dir.dir_->mu);
     if (!dir.dir_->listing) {
         std::vector<DirEntry> entries;
-        int err = build_listing(dir, *branches, entries);
+        size_t hidden = 0;
+        int err = build_listing(dir, *branches, entries, &hidden);
         if (err < 0) return err;
         dir.dir_->listing = std::make_shared<Listing>(std::move(entries));
+        dir.dir_->listing->set_hidden_xwhiteouts(hidden);
     }
     *out = dir.dir_->listing;
     return 0;
@@ -228,13 +230,9 @@ int Engine::lookup(Node& dir, std::string_view name, Node** out, struct stat* at
     std::shared_ptr<const BranchList> branches;
     if (int err = stack(dir, &branches); err < 0) return err;
     struct stat made_attr;
-    if (int err = make_node(dir, branches, *e, slot, &fresh, &made_attr); err < 0) {
-        if (err == -ENOENT) {
-            std::shared_ptr<Listing> rw;
-            if (listing_rw(dir, &rw) == 0) rw->remove(name);
-        }
-        return err;
-    }
+    // -ENOENT: an xattr whiteout outside an overlay.opaque=x directory. The kernel's lookup
+    // hides it, its readdir lists it and its emptiness check counts it; so does the listing.
+    if (int err = make_node(dir, branches, *e, slot, &fresh, &made_attr); err < 0) return err;
     // Lower hard links get one node per name in a writable view: copying up one name must
     // not change the others (the kernel overlay without an index behaves the same).
     bool per_name = writable() && !fresh->is_dir() && e->layer != 0 && made_attr.st_nlink > 1;
@@ -362,6 +360,23 @@ void Engine::forget(Node& node, uint64_t n) {
     }
 }
 
+bool Engine::is_ghost(const BranchList& branches, const DirEntry& e) const {
+    if (e.type != DT_REG || !layers_[e.layer].formats.xattr_whiteouts) return false;
+    const Branch* b = branch_in(branches, e.layer);
+    struct stat st;
+    if (!b || sys::fstatat(b->fd.get(), e.name.c_str(), &st) < 0) return false;
+    return S_ISREG(st.st_mode) && st.st_size == 0 &&
+           is_xattr_whiteout(b->fd.get(), e.name.c_str(), layers_[e.layer].formats);
+}
+
+void Engine::restore_ghost(const BranchList& branches, Listing& list, const std::string& name, uint16_t layer) {
+    const Branch* b = branch_in(branches, layer);
+    struct stat st;
+    if (!b || sys::fstatat(b->fd.get(), name.c_str(), &st) < 0) return;  // the layer changed
+    DirEntry ghost{name, map_ino(layer, st.st_ino), {}, layer, DT_REG, false};
+    if (is_ghost(branches, ghost)) list.put(std::move(ghost));
+}
+
 int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent_list,
                       const DirEntry& e, uint32_t slot, std::shared_ptr<Node>* out,
                       struct stat* attr) const {
@@ -378,10 +393,8 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     if (sys::fstat_fd(fd, &st) < 0) return -EIO;
     if (IFTODT(st.st_mode) != e.type) return -EIO;
     // Like the kernel's lookup, an empty file marked overlay.whiteout hides the name even
-    // outside an overlay.opaque=x directory (its readdir would still list it; we drop it).
-    if (S_ISREG(st.st_mode) && st.st_size == 0 && layers_[e.layer].formats.xattr_whiteouts &&
-        is_xattr_whiteout(pb->fd.get(), e.name.c_str(), layers_[e.layer].formats))
-        return -ENOENT;
+    // outside an overlay.opaque=x directory (its readdir still lists it, and so do we).
+    if (S_ISREG(st.st_mode) && st.st_size == 0 && is_ghost(parent, e)) return -ENOENT;
 
     BranchList branches;
     DirMarkers top_markers;

@@ -49,7 +49,10 @@ public:
         State& s = it->second;
         if (inserted) {
             s.layer = layer;
-            if (whiteout) return;  // hidden; State{} is closed
+            if (whiteout) {  // hidden; State{} is closed
+                if (e.type == DT_REG) ++hidden_xwhiteouts_;
+                return;
+            }
             s.index = static_cast<int32_t>(out_.size());
             s.open = e.type == DT_DIR;
             out_.push_back({e.name, ino, {}, layer, e.type, false});
@@ -81,6 +84,8 @@ public:
         s.open = false;
     }
     std::vector<DirEntry> take() { return std::move(out_); }
+    // Names whose topmost copy is an xattr whiteout (see Listing::counts_as_empty).
+    size_t hidden_xwhiteouts() const { return hidden_xwhiteouts_; }
 
 private:
     struct State {
@@ -98,12 +103,13 @@ private:
     }
     std::unordered_map<std::string, State> seen_;
     std::vector<DirEntry> out_;
+    size_t hidden_xwhiteouts_ = 0;
 };
 
 }  // namespace
 
-int Engine::build_listing(const Node& dir, const BranchList& branches,
-                          std::vector<DirEntry>& out) const {
+int Engine::build_listing(const Node& dir, const BranchList& branches, std::vector<DirEntry>& out,
+                          size_t* hidden_xwhiteouts) const {
     Merger merger;
     std::vector<RawEntry> raw;
     std::vector<std::string> aufs_whiteouts;
@@ -138,6 +144,7 @@ int Engine::build_listing(const Node& dir, const BranchList& branches,
             for (const auto& name : it->second) merger.whiteout(name, b.layer);
     }
     out = merger.take();
+    if (hidden_xwhiteouts) *hidden_xwhiteouts = merger.hidden_xwhiteouts();
     return 0;
 }
 

@@ -40,7 +40,7 @@ int Engine::remove_entry(Node& dir, std::string_view name, bool want_dir) {
     if (is_dir) {
         std::shared_ptr<const Listing> vl;
         if (int err = listing(*victim, &vl); err < 0) return err;
-        if (!vl->empty()) return -ENOTEMPTY;
+        if (!vl->counts_as_empty()) return -ENOTEMPTY;
     }
 
     bool needs_whiteout = e->covers_lower || e->layer != 0;
@@ -72,6 +72,10 @@ int Engine::remove_entry(Node& dir, std::string_view name, bool want_dir) {
         return err;
     }
     list->remove(name);
+    if (e->over_ghost) {
+        std::shared_ptr<const BranchList> branches;
+        if (stack(dir, &branches) == 0) restore_ghost(*branches, *list, n, e->ghost_layer);
+    }
     // The node no longer has this name: a later copy-up must not bring it back here.
     if (victim->parent_.get() == &dir && victim->name_ == n) move_node(*victim, nullptr, "");
     return 0;

@@ -78,6 +78,16 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     auto src = ol->find(oldname);
     if (!src) return -ENOENT;
     auto dst = nl->find(newname);
+    // A ghost at the new name is nothing to replace (the kernel's lookup found no object).
+    std::optional<uint16_t> ghost;
+    if (dst) {
+        std::shared_ptr<const BranchList> nb;
+        if (int err = stack(newdir, &nb); err < 0) return err;
+        if (is_ghost(*nb, *dst)) {
+            ghost = dst->layer;
+            dst.reset();
+        }
+    }
     if ((flags & RENAME_NOREPLACE) && dst) return -EEXIST;
     if (exchange && !dst) return -ENOENT;
     if (samedir && oldname == newname) return 0;
@@ -106,7 +116,7 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     if (!exchange && dst_dir && !dst_pure_upper) {
         std::shared_ptr<const Listing> dl;
         if (int err = listing(*d.n, &dl); err < 0) return err;
-        if (!dl->empty()) return -ENOTEMPTY;
+        if (!dl->counts_as_empty()) return -ENOTEMPTY;
     }
 
     if (int err = copy_up(*s.n); err < 0) return err;
@@ -115,7 +125,7 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
         if (int err = copy_up(*d.n); err < 0) return err;
     }
     src = ol->find(oldname);  // copy-up updated them
-    dst = nl->find(newname);
+    dst = ghost ? std::nullopt : nl->find(newname);
     int opfd = olddir.branches()->front().fd.get();
     int npfd = newdir.branches()->front().fd.get();
     std::string on(oldname), nn(newname);
@@ -184,6 +194,11 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
         at_old.covers_lower = src->covers_lower;
         at_new.name = nn;
         at_new.covers_lower = dst->covers_lower;
+        // So does a ghost below a name.
+        at_old.over_ghost = src->over_ghost;
+        at_old.ghost_layer = src->ghost_layer;
+        at_new.over_ghost = dst->over_ghost;
+        at_new.ghost_layer = dst->ghost_layer;
         ol->put(std::move(at_old));
         nl->put(std::move(at_new));
         // Set, not swapped: a node shared by several names (hard links) may have been
@@ -195,8 +210,14 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     DirEntry moved = *src;
     moved.name = nn;
     moved.covers_lower = dst ? (dst->covers_lower || dst->layer != 0) : new_whiteout;
+    moved.over_ghost = ghost || (dst && dst->over_ghost);
+    moved.ghost_layer = ghost ? *ghost : dst ? dst->ghost_layer : 0;
     ol->remove(oldname);
     nl->put(std::move(moved));
+    if (src->over_ghost) {
+        std::shared_ptr<const BranchList> ob;
+        if (stack(olddir, &ob) == 0) restore_ghost(*ob, *ol, on, src->ghost_layer);
+    }
     if (d.n && d.n->parent_.get() == &newdir && d.n->name_ == nn) move_node(*d.n, nullptr, "");
     move_node(*s.n, &newdir, nn);
     return 0;

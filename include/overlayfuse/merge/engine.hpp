@@ -149,7 +149,9 @@ private:
     struct Child;
 
     int listing_rw(Node& dir, std::shared_ptr<Listing>* out);
-    int build_listing(const Node& dir, const BranchList& branches, std::vector<DirEntry>& out) const;
+    // HIDDEN_XWHITEOUTS, if given, gets how many names an xattr whiteout hides.
+    int build_listing(const Node& dir, const BranchList& branches, std::vector<DirEntry>& out,
+                      size_t* hidden_xwhiteouts = nullptr) const;
     // SLOT: E's slot in DIR's listing. ATTR gets the new node's attributes as getattr()
     // gives them.
     int make_node(Node& dir, const std::shared_ptr<const BranchList>& parent, const DirEntry& e,
@@ -176,6 +178,14 @@ private:
     // NODE's copies, with a directory's lower copies opened if that was put off.
     int stack(Node& node, std::shared_ptr<const BranchList>* out) const;
     const Branch* branch_in(const BranchList& list, uint16_t layer) const;
+    // Whether E, an entry of the directory whose copies are BRANCHES, is an empty file marked
+    // overlay.whiteout in a lower directory without overlay.opaque=x: the kernel's lookup
+    // hides it, its readdir lists it and its emptiness check counts it; a new object may be
+    // made over it as over nothing (a "ghost").
+    bool is_ghost(const BranchList& branches, const DirEntry& e) const;
+    // After the name NAME of DIR made over a ghost of layer LAYER went away: lists the ghost
+    // again, as the kernel's readdir does. Holds: ns_mu_.
+    void restore_ghost(const BranchList& branches, Listing& list, const std::string& name, uint16_t layer);
     ino_t map_ino(size_t layer, ino_t ino) const;
     struct stat view_attr(const struct stat& real, size_t layer, size_t nbranches) const;
     // Gives NODE (and its parents first) a copy in the upper layer; WITH_DATA false skips

@@ -28,7 +28,11 @@ struct DirEntry {
     // Layers below the topmost copy hold this name (so deleting it needs a whiteout).
     bool covers_lower = false;
     bool removed = false;  // a hole among a Listing's slots (in what was padding)
-};  // in this order: 72 bytes, not 80 (a listing holds one per name)
+    // Made in the upper over a lower xattr whiteout the kernel's readdir lists (a "ghost",
+    // Engine::is_ghost) in layer GHOST_LAYER: removing this name shows the ghost again.
+    bool over_ghost = false;
+    uint16_t ghost_layer = 0;
+};  // in this order: 72 bytes (a listing holds one per name)
 
 class Listing {
 public:
@@ -42,6 +46,11 @@ public:
     std::vector<std::pair<size_t, DirEntry>> slice(size_t from, size_t max) const;
     size_t live_count() const;
     bool empty() const { return live_count() == 0; }
+    // Whether rmdir may remove the directory. The kernel's emptiness check (6.18) counts a
+    // name whose topmost copy is an xattr whiteout, which its readdir and lookup hide: such a
+    // directory lists empty and is not.
+    bool counts_as_empty() const { return empty() && hidden_xwhiteouts_ == 0; }
+    void set_hidden_xwhiteouts(size_t n) { hidden_xwhiteouts_ = n; }
 
     // Mutations, made by the engine while it holds its namespace lock.
     void put(DirEntry e);  // adds NAME, or replaces the entry of that name in place
@@ -86,6 +95,7 @@ private:
     std::vector<uint32_t> index_;  // capacity a power of two, at most 3/4 taken
     size_t live_ = 0;               // slots in the index
     size_t taken_ = 0;              // positions holding a slot or kGone
+    size_t hidden_xwhiteouts_ = 0;  // set once, before the listing is shared
 };
 
 }  // namespace ovf::merge
