@@ -24,6 +24,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "writable_support.hpp"
 
@@ -66,6 +67,20 @@ std::string append(const std::string& path, const std::string& data) {
     std::string r = n < 0 ? "write -1 " + errno_name(errno) : "0";
     ::close(fd);
     return r;
+}
+
+// The names DIR lists, without "." and "..", sorted, each after a space.
+std::string names_in(const std::string& dir) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(dir.c_str())) {
+        while (struct dirent* de = ::readdir(d))
+            if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) names.push_back(de->d_name);
+        ::closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    std::string out;
+    for (const auto& n : names) out += " " + n;
+    return out;
 }
 
 class WritableRegression : public ::testing::Test {
@@ -516,13 +531,7 @@ TEST_F(WritableRegression, UnmarkedXattrWhiteoutKeepsItsDirectoryNonEmpty) {
     auto r = on_both(p, [](const std::string& m) {
         struct stat st;
         std::string out = "lstat e/a=" + rc(::lstat((m + "/e/a").c_str(), &st));
-        std::string names;
-        if (DIR* d = ::opendir((m + "/e").c_str())) {
-            while (struct dirent* de = ::readdir(d))
-                if (de->d_name[0] != '.') names += std::string(" ") + de->d_name;
-            ::closedir(d);
-        }
-        out += " readdir e:" + names;
+        out += " readdir e:" + names_in(m + "/e");
         out += " rmdir e=" + rc(::rmdir((m + "/e").c_str()));
         return out + " unlink e/a=" + rc(::unlink((m + "/e/a").c_str()));
     });
@@ -547,20 +556,12 @@ TEST_F(WritableRegression, DirectoryHoldingOnlyXattrWhiteoutsIsNotEmptyForRmdir)
     top.file("d/c/x", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
     MountPair p(s);
     auto r = on_both(p, [](const std::string& m) {
-        auto count = [&m](const std::string& rel) {
-            int n = 0;
-            if (DIR* d = ::opendir((m + "/" + rel).c_str())) {
-                while (struct dirent* de = ::readdir(d)) n += de->d_name[0] != '.';
-                ::closedir(d);
-            }
-            return std::to_string(n);
-        };
-        std::string out = "names in d/b: " + count("d/b") + " rmdir d/b=" + rc(::rmdir((m + "/d/b").c_str()));
+        std::string out = "names in d/b:" + names_in(m + "/d/b") + " rmdir d/b=" + rc(::rmdir((m + "/d/b").c_str()));
         int fd = ::open((m + "/d/c/x").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         out += " create d/c/x=" + rc(fd < 0 ? -1 : 0);
         if (fd >= 0) ::close(fd);
         out += " unlink d/c/x=" + rc(::unlink((m + "/d/c/x").c_str()));
-        return out + " names in d/c: " + count("d/c") + " rmdir d/c=" + rc(::rmdir((m + "/d/c").c_str()));
+        return out + " names in d/c:" + names_in(m + "/d/c") + " rmdir d/c=" + rc(::rmdir((m + "/d/c").c_str()));
     });
     EXPECT_SAME(r, "rmdir of directories whose lower copies hold only xattr whiteouts");
 }
@@ -580,18 +581,7 @@ TEST_F(WritableRegression, ObjectsMadeOverAnUnmarkedXattrWhiteoutBehaveLikeTheKe
     top.file("e/b", "").xattrs.push_back({"trusted.overlay.whiteout", ""});
     MountPair p(s);
     auto r = on_both(p, [](const std::string& m) {
-        auto listing = [&m] {
-            std::vector<std::string> names;
-            if (DIR* d = ::opendir((m + "/e").c_str())) {
-                while (struct dirent* de = ::readdir(d))
-                    if (de->d_name[0] != '.') names.push_back(de->d_name);
-                ::closedir(d);
-            }
-            std::sort(names.begin(), names.end());
-            std::string out;
-            for (const auto& n : names) out += " " + n;
-            return out;
-        };
+        auto listing = [&m] { return names_in(m + "/e"); };
         std::string out = "readdir:" + listing();
         int fd = ::open((m + "/e/a").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         out += " create e/a=" + rc(fd < 0 ? -1 : 0);
