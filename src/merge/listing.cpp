@@ -1,9 +1,39 @@
 #include "overlayfuse/merge/listing.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <mutex>
 
 namespace ovf::merge {
+
+namespace {
+// Slots a LowerLayers with N layers has room for: the count and the layers, rounded up.
+size_t room_for(size_t n) { return std::bit_ceil(n + 1); }
+}  // namespace
+
+LowerLayers& LowerLayers::operator=(const LowerLayers& o) {
+    if (this == &o) return *this;
+    if (o.empty()) {
+        p_.reset();
+        return *this;
+    }
+    size_t n = o.size();
+    auto q = std::make_unique<uint16_t[]>(room_for(n));
+    std::copy(o.p_.get(), o.p_.get() + n + 1, q.get());
+    p_ = std::move(q);
+    return *this;
+}
+
+void LowerLayers::push_back(uint16_t layer) {
+    size_t n = size();
+    if (!p_ || n + 2 > room_for(n)) {
+        auto q = std::make_unique<uint16_t[]>(room_for(n + 1));
+        if (p_) std::copy(p_.get(), p_.get() + n + 1, q.get());
+        p_ = std::move(q);
+    }
+    p_[n + 1] = layer;
+    p_[0] = static_cast<uint16_t>(n + 1);
+}
 
 void Listing::Slots::reserve_first(size_t n) {
     if (segments_.empty() && n > 0)

@@ -49,8 +49,8 @@ TEST_F(Inodes, MergedDirectoryHasOneLinkSingleLayerKeepsItsOwn) {
 
 // A walk keeps a node per entry and a listing slot per name: their sizes are the daemon's
 // memory per entry (docs/performance.md). Growing them should be a decision, not an accident.
-static_assert(sizeof(merge::Node) <= 168, "merge::Node grew");
-static_assert(sizeof(merge::DirEntry) <= 72, "merge::DirEntry grew");
+static_assert(sizeof(merge::Node) <= 136, "merge::Node grew");
+static_assert(sizeof(merge::DirEntry) <= 56, "merge::DirEntry grew");
 static_assert(sizeof(merge::Branch) <= 24, "merge::Branch grew");
 
 TEST_F(Inodes, ForgetFreesNodesAndRelookupWorks) {

@@ -17,12 +17,33 @@
 
 namespace ovf::merge {
 
+// The lower layers a listed directory merges with, top first: none for most entries (every
+// file), a few for directories. One pointer wide, where a std::vector is three: a listing
+// holds an entry per name. The count sits in front of the layers.
+class LowerLayers {
+public:
+    LowerLayers() = default;
+    LowerLayers(const LowerLayers& o) { *this = o; }
+    LowerLayers(LowerLayers&&) noexcept = default;
+    LowerLayers& operator=(const LowerLayers& o);
+    LowerLayers& operator=(LowerLayers&&) noexcept = default;
+    bool empty() const { return !p_; }
+    size_t size() const { return p_ ? p_[0] : 0; }
+    uint16_t operator[](size_t i) const { return p_[1 + i]; }
+    uint16_t back() const { return p_[p_[0]]; }
+    void clear() { p_.reset(); }
+    void push_back(uint16_t layer);
+
+private:
+    std::unique_ptr<uint16_t[]> p_;  // [count, layers...], room for a power of two slots
+};
+
 struct DirEntry {
     std::string name;
     ino_t ino = 0;        // st_ino the view reports for it
     // For a directory: the lower layers (top first) where the name is a directory too and
     // nothing in between hides it. Opacity is applied later, when the child is looked up.
-    std::vector<uint16_t> lower_dirs;
+    LowerLayers lower_dirs;
     uint16_t layer = 0;   // engine layer index of the topmost copy (0 = topmost layer)
     uint8_t type = 0;     // DT_* of the topmost copy
     // Layers below the topmost copy hold this name (so deleting it needs a whiteout).
@@ -32,7 +53,7 @@ struct DirEntry {
     // Engine::is_ghost) in layer GHOST_LAYER: removing this name shows the ghost again.
     bool over_ghost = false;
     uint16_t ghost_layer = 0;
-};  // in this order: 72 bytes (a listing holds one per name)
+};  // in this order: 56 bytes (a listing holds one per name)
 
 class Listing {
 public:
