@@ -360,12 +360,13 @@ void Engine::forget(Node& node, uint64_t n) {
     }
 }
 
-bool Engine::is_ghost(const BranchList& branches, const DirEntry& e) const {
+bool Engine::is_ghost(const BranchList& branches, const DirEntry& e, const struct stat* known) const {
     if (e.type != DT_REG || !layers_[e.layer].formats.xattr_whiteouts) return false;
     const Branch* b = branch_in(branches, e.layer);
     struct stat st;
-    if (!b || sys::fstatat(b->fd.get(), e.name.c_str(), &st) < 0) return false;
-    return S_ISREG(st.st_mode) && st.st_size == 0 &&
+    if (!b || (!known && sys::fstatat(b->fd.get(), e.name.c_str(), &st) < 0)) return false;
+    if (!known) known = &st;
+    return S_ISREG(known->st_mode) && known->st_size == 0 &&
            is_xattr_whiteout(b->fd.get(), e.name.c_str(), layers_[e.layer].formats);
 }
 
@@ -374,7 +375,7 @@ void Engine::restore_ghost(const BranchList& branches, Listing& list, const std:
     struct stat st;
     if (!b || sys::fstatat(b->fd.get(), name.c_str(), &st) < 0) return;  // the layer changed
     DirEntry ghost{name, map_ino(layer, st.st_ino), {}, layer, DT_REG, false};
-    if (is_ghost(branches, ghost)) list.put(std::move(ghost));
+    if (is_ghost(branches, ghost, &st)) list.put(std::move(ghost));
 }
 
 int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent_list,
@@ -394,7 +395,7 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
     if (IFTODT(st.st_mode) != e.type) return -EIO;
     // Like the kernel's lookup, an empty file marked overlay.whiteout hides the name even
     // outside an overlay.opaque=x directory (its readdir still lists it, and so do we).
-    if (S_ISREG(st.st_mode) && st.st_size == 0 && is_ghost(parent, e)) return -ENOENT;
+    if (S_ISREG(st.st_mode) && st.st_size == 0 && is_ghost(parent, e, &st)) return -ENOENT;
 
     BranchList branches;
     DirMarkers top_markers;

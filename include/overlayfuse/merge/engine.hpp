@@ -181,8 +181,8 @@ private:
     // Whether E, an entry of the directory whose copies are BRANCHES, is an empty file marked
     // overlay.whiteout in a lower directory without overlay.opaque=x: the kernel's lookup
     // hides it, its readdir lists it and its emptiness check counts it; a new object may be
-    // made over it as over nothing (a "ghost").
-    bool is_ghost(const BranchList& branches, const DirEntry& e) const;
+    // made over it as over nothing (a "ghost"). ST: the copy's attributes, if already known.
+    bool is_ghost(const BranchList& branches, const DirEntry& e, const struct stat* st = nullptr) const;
     // After the name NAME of DIR made over a ghost of layer LAYER went away: lists the ghost
     // again, as the kernel's readdir does. Holds: ns_mu_.
     void restore_ghost(const BranchList& branches, Listing& list, const std::string& name, uint16_t layer);
