@@ -108,24 +108,12 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
             ::unlinkat(pfd, (std::string(kAufsWhiteoutPrefix) + n).c_str(), 0);
         }
     }
-    int err = enter_new(dir, n, over_whiteout, std::nullopt, out);
-    if (err == 0 && ghost) {
-        // Not a whiteout below, for unlink (the kernel's ovl_lower_positive says the same),
-        // but shown again once this name goes.
-        std::shared_ptr<Listing> l;
-        if (listing_rw(dir, &l) == 0) {
-            if (auto e = l->find(name)) {
-                e->over_ghost = true;
-                e->ghost_layer = *ghost;
-                l->put(std::move(*e));
-            }
-        }
-    }
+    int err = enter_new(dir, n, over_whiteout, ghost, out);
     if (err == 0 && fd_out) *fd_out = fd.release();
     return err;
 }
 
-int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<ino_t> ino,
+int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<uint16_t> ghost,
                       Node** out) {
     std::string n(name);
     int fd = sys::open_path(dir.branches()->front().fd.get(), n.c_str());
@@ -134,10 +122,14 @@ int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::
     struct stat st;
     if (sys::fstat_fd(fd, &st) < 0) return -EIO;
     struct stat view = view_attr(st, 0, 1);
-    if (ino) view.st_ino = *ino;
     std::shared_ptr<Listing> l;
     if (int err = listing_rw(dir, &l); err < 0) return err;
-    l->put({n, view.st_ino, {}, 0, static_cast<uint8_t>(IFTODT(st.st_mode)), covers_lower});
+    DirEntry e{n, view.st_ino, {}, 0, static_cast<uint8_t>(IFTODT(st.st_mode)), covers_lower};
+    // Over a ghost: not a whiteout below, for unlink (the kernel's ovl_lower_positive says
+    // the same), but shown again once this name goes.
+    e.over_ghost = ghost.has_value();
+    e.ghost_layer = ghost.value_or(0);
+    l->put(std::move(e));
     BranchList b;
     b.push_back({0, false, std::move(guard), nullptr});
     auto node = std::make_shared<Node>(std::move(b), view);

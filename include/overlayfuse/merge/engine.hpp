@@ -198,8 +198,9 @@ private:
     using MakeFn = std::function<int(int dirfd, const char* name)>;
     int make_in_upper(Node& dir, std::string_view name, bool is_dir, const MakeFn& make,
                       const Caller* who, int* fd_out, Node** out);
-    // Enters a just-created upper object NAME of DIR in the listing and the node table.
-    int enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<ino_t> ino,
+    // Enters a just-created upper object NAME of DIR in the listing and the node table;
+    // GHOST: the layer of a ghost it was made over (Engine::is_ghost).
+    int enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<uint16_t> ghost,
                   Node** out);
     int remove_entry(Node& dir, std::string_view name, bool want_dir);
     // overlay.redirect for a directory about to move: its old name (within the same parent)
