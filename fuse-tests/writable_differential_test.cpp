@@ -15,6 +15,9 @@
 //                     (OVF_MINIMIZE_SECONDS, default 300)
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -120,6 +123,20 @@ TEST(WritableDifferentialRedirect, RandomOpsWithRedirectDirMatchKernel) {
         o.upper_ignore_opaque = true;
         check(o);
     }
+}
+
+// The lowers may hold a copy of /dev/zero (1:5), which the operations may open and read "to
+// the end": the read must stop (seed 10131 with redirect_dir=on read until std::bad_alloc).
+TEST(WritableDifferentialHarness, ReadingAnEndlessDeviceStopsAtTheCap) {
+    int fd = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    std::string whole = read_fd_all(fd, true);
+    std::string streamed = read_fd_all(fd, false);
+    ::close(fd);
+    std::string len = "0 len=" + std::to_string(kReadAllCap) + " ";
+    EXPECT_EQ(whole.rfind(len, 0), 0u) << whole;
+    EXPECT_NE(whole.find("(stopped there)"), std::string::npos) << whole;
+    EXPECT_EQ(streamed, whole);
 }
 
 // Replays OVF_SEED (with OVF_OPS operations), or the operations of OVF_OPS_FILE over the

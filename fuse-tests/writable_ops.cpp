@@ -302,21 +302,6 @@ std::string hash_of(const std::string& s) {
     return out;
 }
 
-std::string read_fd_all(int fd, bool from_zero) {
-    std::string out;
-    char buf[65536];
-    off_t off = 0;
-    for (;;) {
-        ssize_t n = from_zero ? ::pread(fd, buf, sizeof buf, off) : ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return "read " + err(errno);
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
-        off += n;
-    }
-    return "0 len=" + std::to_string(out.size()) + " hash=" + hash_of(out);
-}
-
 std::string stat_text(const struct stat& st, int64_t recent_after, bool with_size) {
     char mode[16];
     std::snprintf(mode, sizeof mode, "%06o", st.st_mode);
@@ -859,53 +844,61 @@ WalkOptions merged_walk_options(int64_t recent_after) {
     std::vector<std::string> recent;  // the last operations, for the report
     int mismatches = 0;
     int succeeded = 0;
-    for (int i = 0; i < n; ++i) {
-        Op op = s.replay->has_value() ? (**s.replay)[static_cast<size_t>(i)] : gen.next(k.root);
-        std::fprintf(log, "%s\n", serialize(op).c_str());
-        std::fflush(log);
-        std::string rk = execute(k, op);
-        std::string rf = execute(f, op);
-        std::string line = "#" + std::to_string(i) + " " + describe(op) + " -> " + rk;
-        if (rk.rfind("0", 0) == 0) ++succeeded;
-        if (rk != rf && !tolerated_result(rk, rf)) {
-            if (first_bad < 0) {
-                first_bad = i;
-                signature = "op:" + op_name(op.kind) + ":kernel=" + rk.substr(0, 16) + ":ovf=" + rf.substr(0, 16);
-                report << "first divergence at op #" << i << ": " << describe(op) << "\n"
-                       << "    kernel overlay: " << rk << "\n    overlayfuse:    " << rf << "\n";
-                report << "  the operations before it:\n";
-                for (const auto& r : recent) report << "    " << r << "\n";
-            } else if (mismatches < 8) {
-                report << "also at op #" << i << ": " << describe(op) << "\n    kernel overlay: " << rk
-                       << "\n    overlayfuse:    " << rf << "\n";
-            }
-            ++mismatches;
-        }
-        recent.push_back(line);
-        if (recent.size() > 12) recent.erase(recent.begin());
-        bool batch_end = (i + 1) % std::max(1, s.options.batch) == 0 || i + 1 == n;
-        if (batch_end) {
-            auto wk = walk_tree(k.root, merged_walk_options(s.recent_after));
-            auto wf = walk_tree(f.root, merged_walk_options(s.recent_after));
-            std::string d = diff_walks("kernel", wk, "overlayfuse", wf);
-            if (!d.empty()) {
+    // An exception must not leave this process: it would unwind into the test runner's copy
+    // of the parent's state (and unmount the parent's views); the parent reports it.
+    int i = 0;
+    try {
+        for (; i < n; ++i) {
+            Op op = s.replay->has_value() ? (**s.replay)[static_cast<size_t>(i)] : gen.next(k.root);
+            std::fprintf(log, "%s\n", serialize(op).c_str());
+            std::fflush(log);
+            std::string rk = execute(k, op);
+            std::string rf = execute(f, op);
+            std::string line = "#" + std::to_string(i) + " " + describe(op) + " -> " + rk;
+            if (rk.rfind("0", 0) == 0) ++succeeded;
+            if (rk != rf && !tolerated_result(rk, rf)) {
                 if (first_bad < 0) {
                     first_bad = i;
-                    signature = "tree";
-                    report << "merged trees differ after op #" << i << " (no call returned differently before):\n" << d;
+                    signature = "op:" + op_name(op.kind) + ":kernel=" + rk.substr(0, 16) + ":ovf=" + rf.substr(0, 16);
+                    report << "first divergence at op #" << i << ": " << describe(op) << "\n"
+                           << "    kernel overlay: " << rk << "\n    overlayfuse:    " << rf << "\n";
                     report << "  the operations before it:\n";
                     for (const auto& r : recent) report << "    " << r << "\n";
-                } else {
-                    report << "merged trees after op #" << i << ":\n" << d;
+                } else if (mismatches < 8) {
+                    report << "also at op #" << i << ": " << describe(op) << "\n    kernel overlay: " << rk
+                           << "\n    overlayfuse:    " << rf << "\n";
+                }
+                ++mismatches;
+            }
+            recent.push_back(line);
+            if (recent.size() > 12) recent.erase(recent.begin());
+            bool batch_end = (i + 1) % std::max(1, s.options.batch) == 0 || i + 1 == n;
+            if (batch_end) {
+                auto wk = walk_tree(k.root, merged_walk_options(s.recent_after));
+                auto wf = walk_tree(f.root, merged_walk_options(s.recent_after));
+                std::string d = diff_walks("kernel", wk, "overlayfuse", wf);
+                if (!d.empty()) {
+                    if (first_bad < 0) {
+                        first_bad = i;
+                        signature = "tree";
+                        report << "merged trees differ after op #" << i << " (no call returned differently before):\n" << d;
+                        report << "  the operations before it:\n";
+                        for (const auto& r : recent) report << "    " << r << "\n";
+                    } else {
+                        report << "merged trees after op #" << i << ":\n" << d;
+                    }
+                }
+                if (first_bad >= 0) {
+                    std::fclose(log);
+                    write_file("/report.txt", report.str());
+                    write_file("/signature.txt", signature + "\n" + std::to_string(first_bad) + "\n" + std::to_string(i + 1));
+                    ::_exit(1);
                 }
             }
-            if (first_bad >= 0) {
-                std::fclose(log);
-                write_file("/report.txt", report.str());
-                write_file("/signature.txt", signature + "\n" + std::to_string(first_bad) + "\n" + std::to_string(i + 1));
-                ::_exit(1);
-            }
         }
+    } catch (const std::exception& e) {
+        write_file("/report.txt", "the test itself failed at op #" + std::to_string(i) + ": " + e.what() + "\n");
+        ::_exit(4);
     }
     std::fclose(log);
     write_file("/signature.txt", "\n-1\n" + std::to_string(n) + "\n" + std::to_string(succeeded));
@@ -1011,7 +1004,7 @@ DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vect
         out.diverged = true;
         out.signature = "child-crash";
         out.report = ctx + ": the operations process died (status " + std::to_string(status) + ") after op #" +
-                     std::to_string(out.ops_done - 1);
+                     std::to_string(out.ops_done - 1) + "\n" + read_file(t.path() + "/report.txt").value_or("");
         return out;
     }
     if (WEXITSTATUS(status) == 1) {
@@ -1165,6 +1158,23 @@ std::string reproduction(const DiffOptions& o, const std::vector<Op>& ops) {
     s << "as an OVF_OPS_FILE:\n";
     for (const auto& op : ops) s << serialize(op) << "\n";
     return s.str();
+}
+
+std::string read_fd_all(int fd, bool from_zero) {
+    std::string out;
+    char buf[65536];
+    off_t off = 0;
+    while (out.size() < kReadAllCap) {
+        size_t want = std::min(sizeof buf, kReadAllCap - out.size());
+        ssize_t n = from_zero ? ::pread(fd, buf, want, off) : ::read(fd, buf, want);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return "read " + err(errno);
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+        off += n;
+    }
+    std::string r = "0 len=" + std::to_string(out.size()) + " hash=" + hash_of(out);
+    return out.size() < kReadAllCap ? r : r + " (stopped there)";
 }
 
 }  // namespace ovft::wr

@@ -47,6 +47,12 @@ std::string describe(const Op& op);
 std::string serialize(const Op& op);
 std::optional<Op> parse_op(const std::string& line);
 
+// What reading FD to its end gave ("0 len=N hash=H", or the error), from offset 0 with
+// pread or from the current offset with read. Stops after kReadAllCap bytes: a held
+// character device may be 1:5, and /dev/zero has no end.
+constexpr size_t kReadAllCap = 4 << 20;
+std::string read_fd_all(int fd, bool from_zero);
+
 struct DiffOptions {
     uint64_t seed = 1;
     int ops = 300;
