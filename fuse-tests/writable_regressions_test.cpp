@@ -236,6 +236,44 @@ TEST_F(WritableRegression, DeviceNodesInTheViewCanBeOpened) {
     EXPECT_SAME(r, "open(O_WRONLY) of a char device 1:3 in the view");
 }
 
+// New objects get their mode from the caller's umask, which the kernel applied before the
+// request; the daemon's own umask (inherited from whoever mounted, 022 here) must not be
+// applied a second time (a caller with umask 0 got 0644 for 0666).
+TEST_F(WritableRegression, NewObjectsFollowTheCallersUmaskNotTheDaemons) {
+    LayerStack s;
+    s.add_layer().dir("d");
+    mode_t old = ::umask(022);
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        std::string out;
+        for (mode_t mask : {mode_t{0}, mode_t{002}, mode_t{077}}) {
+            ::umask(mask);
+            char tag_text[8];
+            std::snprintf(tag_text, sizeof tag_text, "%03o", mask);
+            std::string tag = tag_text;
+            int fd = ::open((m + "/d/f" + tag).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+            if (fd >= 0) ::close(fd);
+            ::mkdir((m + "/d/dir" + tag).c_str(), 0777);
+            ::mknod((m + "/d/fifo" + tag).c_str(), S_IFIFO | 0666, 0);
+            for (const char* n : {"/d/f", "/d/dir", "/d/fifo"}) {
+                struct stat st;
+                out += std::string(" ") + (n + 3) + tag + "=";
+                if (::lstat((m + n + tag).c_str(), &st) != 0) {
+                    out += errno_name(errno);
+                    continue;
+                }
+                char mode[8];
+                std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+                out += mode;
+            }
+        }
+        ::umask(022);
+        return out;
+    });
+    ::umask(old);
+    EXPECT_SAME(r, "modes of files, directories and fifos made under umask 0, 002 and 077");
+}
+
 // As root (no userxattr) only trusted.overlay.* is the overlay's own namespace: the kernel
 // escapes trusted.overlay.X set through the view as trusted.overlay.overlay.X, and stores
 // user.overlay.X verbatim. overlayfuse escapes user.overlay.X too, so the kernel overlay

@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -256,6 +257,9 @@ int FuseSession::serve() {
     // grew the daemon by ~3 MiB per walk until every arena held a copy. The request loop
     // has one reader, so the arena's lock is rarely contended.
     ::mallopt(M_ARENA_MAX, 1);
+    // The kernel applied the caller's umask to every mode a request carries; the daemon's
+    // own (whoever mounted it) must not take bits away a second time.
+    ::umask(0);
     if (fuse_set_signal_handlers(se_) == 0) signals_set_ = true;
     answer_init(se_);
     if (fuse_session_exited(se_)) return 0;
