@@ -9,6 +9,7 @@
 //   OVF_SEED=N        run only seed N (in every test of the suite that takes seeds)
 //   OVF_SEED_BASE=N   first seed of the CI batches (default 1)
 //   OVF_OPS=N         operations per seed (default 300)
+//   OVF_UMASK=OCTAL   the operations' umask in WritableDifferential.Replay (default 022)
 //   OVF_OPS_FILE=F    WritableDifferential.Replay runs the operations of F (lines as printed by
 //                     a failure or the minimizer) over the lowers of OVF_SEED
 //   OVF_MINIMIZE=1    on a divergence, shrink the sequence and print a minimal reproduction
@@ -108,6 +109,19 @@ TEST(WritableDifferentialPaths, RandomPathOpsMatchKernel) {
     }
 }
 
+// Callers with another umask than the daemon's (0 and 027, a seed each in turn): the modes
+// of new objects must come from the caller's alone.
+TEST(WritableDifferentialUmask, RandomOpsUnderAnotherUmaskMatchKernel) {
+    require_root();
+    for (uint64_t seed : seeds_of_batch(0)) {
+        DiffOptions o;
+        o.seed = seed + 300000;
+        o.ops = env_int("OVF_OPS", kDefaultOps);
+        o.umask = seed % 2 ? 0 : 027;
+        check(o);
+    }
+}
+
 // redirect_dir=on on both sides: lower and merged directories are renamed in place and the
 // upper records trusted.overlay.redirect, which the kernel must read back from overlayfuse's
 // upper.
@@ -152,6 +166,7 @@ TEST(WritableDifferential, Replay) {
     o.held_fds = env_int("OVF_HELD_FDS", 1) != 0;
     o.timeout_seconds = env_int("OVF_TIMEOUT_SECONDS", o.timeout_seconds);
     o.ro_fds_across_copy_up = env_int("OVF_RO_FDS", 0) != 0;
+    if (const char* mask = std::getenv("OVF_UMASK")) o.umask = static_cast<mode_t>(std::strtoul(mask, nullptr, 8));
     if (env_int("OVF_REDIRECT_DIR", 0)) {
         o.overlayfuse_args = {"-o", "redirect_dir=on"};
         o.kernel_options = "redirect_dir=on";

@@ -830,7 +830,7 @@ WalkOptions merged_walk_options(int64_t recent_after) {
         std::fprintf(stderr, "chroot %s: %s\n", s.temp.c_str(), std::strerror(errno));
         ::_exit(3);
     }
-    ::umask(022);
+    ::umask(s.options.umask);
     FILE* log = std::fopen("/ops.log", "w");
     Side k, f;
     k.root = "/k/mnt";
@@ -989,8 +989,10 @@ DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vect
     std::getline(sigs, ignored);
     std::getline(sigs, ok_line);
     out.succeeded = ok_line.empty() ? 0 : std::stoi(ok_line);
+    char umask_text[24] = "";
+    if (o.umask != 022) std::snprintf(umask_text, sizeof umask_text, " OVF_UMASK=%03o", static_cast<unsigned>(o.umask));
     std::string replay_hint = "replay: OVF_SEED=" + std::to_string(o.seed) + " OVF_OPS=" + std::to_string(out.ops_done) +
-                              " " + "ovf_writable_tests --gtest_filter='WritableDifferential.Replay'";
+                              umask_text + " ovf_writable_tests --gtest_filter='WritableDifferential.Replay'";
     if (hung) {
         out.diverged = true;
         out.signature = "hang";

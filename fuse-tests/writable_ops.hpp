@@ -67,6 +67,8 @@ struct DiffOptions {
     // the test cannot tell whether the marker matters; the kernel-over-upper check still does).
     bool upper_ignore_opaque = false;
     int timeout_seconds = 300;
+    // The operations' umask; the daemon keeps the one the test runner mounted it with (022).
+    mode_t umask = 022;
 };
 
 struct DiffOutcome {
