@@ -24,6 +24,7 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "writable_support.hpp"
@@ -349,6 +350,117 @@ TEST_F(WritableRegression, MkdirInASetgidDirectoryInheritsSetgid) {
         return out + " new: " + lstat_text(m + "/sg/new").substr(0, 30) + " old: " + lstat_text(m + "/sg/old").substr(0, 30);
     });
     EXPECT_SAME(r, "mkdir inside a setgid directory (mode 02775, gid 1000), plain and over a whiteout");
+}
+
+// POSIX ACLs in the kernel's xattr form (version 2, then tag, perm, id per entry).
+std::string acl(std::initializer_list<std::tuple<uint16_t, uint16_t, uint32_t>> entries) {
+    std::string out;
+    auto put = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+    uint32_t version = 2;
+    put(&version, 4);
+    for (auto [tag, perm, id] : entries) {
+        put(&tag, 2);
+        put(&perm, 2);
+        put(&id, 4);
+    }
+    return out;
+}
+constexpr uint16_t kUserObj = 1, kUser = 2, kGroupObj = 4, kMask = 0x10, kOther = 0x20;
+constexpr uint32_t kNoId = 0xffffffff, kNobody = 65534;
+
+// Whether UID (with that gid and no other groups) can open NAME, below the view's root M,
+// for reading: "ok" or the errno. The test's own directories are private (0700), so the
+// user starts from a descriptor of M.
+std::string read_as(uid_t uid, const std::string& m, const std::string& name) {
+    int root = ::open(m.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) return "(no root)";
+    pid_t child = ::fork();
+    if (child == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0) ::_exit(100);
+        int fd = ::openat(root, name.c_str(), O_RDONLY | O_CLOEXEC);
+        ::_exit(fd >= 0 ? 0 : errno);
+    }
+    ::close(root);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 100) return "(could not switch user)";
+    return WEXITSTATUS(status) == 0 ? "ok" : errno_name(WEXITSTATUS(status));
+}
+
+std::string acl_text(const std::string& path, const char* name) {
+    char buf[256];
+    ssize_t n = ::lgetxattr(path.c_str(), name, buf, sizeof buf);
+    if (n < 0) return errno_name(errno);
+    std::string hex;
+    for (ssize_t i = 0; i < n; ++i) {
+        char b[3];
+        std::snprintf(b, sizeof b, "%02x", static_cast<unsigned char>(buf[i]));
+        hex += b;
+    }
+    return hex;
+}
+
+std::string mode_and_acls(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return errno_name(errno);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    return std::string(mode) + " access=" + acl_text(path, "system.posix_acl_access") +
+           " default=" + acl_text(path, "system.posix_acl_default");
+}
+
+// The kernel overlay's permission checks read the layers' POSIX ACLs: a file of mode 0640
+// whose ACL lets user 65534 read is readable by that user (overlayfuse denied it: the
+// kernel applied default_permissions to the mode bits alone).
+TEST_F(WritableRegression, ALowerFilesAclGrantsWhatItSays) {
+    LayerStack s;
+    Entry& f = s.add_layer().file("granted", "secret\n", 0640);
+    f.xattrs.push_back({"system.posix_acl_access",
+                        acl({{kUserObj, 6, kNoId}, {kUser, 4, kNobody}, {kGroupObj, 0, kNoId}, {kMask, 4, kNoId}, {kOther, 0, kNoId}})});
+    s.layers[0].file("plain", "plain\n", 0640);
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        std::string out = "granted: " + read_as(kNobody, m, "granted") + " plain: " + read_as(kNobody, m, "plain");
+        // Through the view: an ACL set on the copy-up of "plain", then narrowed by chmod.
+        std::string a = acl({{kUserObj, 6, kNoId}, {kUser, 4, kNobody}, {kGroupObj, 4, kNoId}, {kMask, 4, kNoId}, {kOther, 0, kNoId}});
+        out += " setfacl=" + rc(::setxattr((m + "/plain").c_str(), "system.posix_acl_access", a.data(), a.size(), 0));
+        out += " then: " + read_as(kNobody, m, "plain") + " " + mode_and_acls(m + "/plain");
+        out += " chmod=" + rc(::chmod((m + "/plain").c_str(), 0600));
+        return out + " then: " + read_as(kNobody, m, "plain") + " " + mode_and_acls(m + "/plain");
+    });
+    EXPECT_SAME(r, "reads as user 65534 of files whose ACLs grant it, set in a layer and through the view");
+    EXPECT_EQ(r.kernel.rfind("granted: ok plain: EACCES", 0), 0u) << r.kernel;
+}
+
+// New objects in a directory with a default ACL inherit it, and the caller's umask does not
+// apply (the ACL's mask decides), in place and over a whiteout (which the kernel makes in
+// its work directory and then gives the ACLs the directory would have given).
+TEST_F(WritableRegression, NewObjectsInheritTheirDirectorysDefaultAcl) {
+    LayerStack s;
+    Entry& d = s.add_layer().dir("ad", 0755);
+    d.xattrs.push_back({"system.posix_acl_default", acl({{kUserObj, 7, kNoId}, {kGroupObj, 7, kNoId}, {kMask, 7, kNoId}, {kOther, 5, kNoId}})});
+    s.layers[0].file("ad/old", "o\n");
+    s.layers[0].dir("ad/olddir");
+    mode_t old_umask = ::umask(022);
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        std::string out;
+        int fd = ::open((m + "/ad/new").c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+        if (fd >= 0) ::close(fd);
+        ::mkdir((m + "/ad/sub").c_str(), 0777);
+        ::mknod((m + "/ad/fifo").c_str(), S_IFIFO | 0666, 0);
+        out += " unlink=" + rc(::unlink((m + "/ad/old").c_str()));
+        fd = ::open((m + "/ad/old").c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+        if (fd >= 0) ::close(fd);
+        out += " rmdir=" + rc(::rmdir((m + "/ad/olddir").c_str()));
+        out += " mkdir=" + rc(::mkdir((m + "/ad/olddir").c_str(), 0777));
+        for (const char* n : {"new", "sub", "fifo", "old", "olddir"}) out += std::string(" ") + n + ": " + mode_and_acls(m + "/ad/" + n);
+        return out;
+    });
+    ::umask(old_umask);
+    EXPECT_SAME(r, "files, directories and fifos made under umask 022 in a directory with a default ACL");
+    Both disk{mode_and_acls(p.kernel_upper() + "/ad/old"), mode_and_acls(p.ovf_upper() + "/ad/old")};
+    EXPECT_SAME(disk, "UPPER/ad/old, made over a whiteout");
 }
 
 // Each growth of a multi-threaded process's descriptor table waits for an RCU grace period

@@ -55,6 +55,13 @@ void init(void* userdata, fuse_conn_info* conn) {
     want(conn, FUSE_CAP_READDIRPLUS);
     unwant(conn, FUSE_CAP_READDIRPLUS_AUTO);  // readdirplus decides (see op_readdir.cpp)
     want(conn, FUSE_CAP_ASYNC_READ);
+    // The kernel overlay grants and denies by the layers' POSIX ACLs too (its permission
+    // checks read them from the real inode); with this the kernel asks for system.posix_acl_*
+    // through GETXATTR, caches them per inode, and default_permissions applies them.
+    want(conn, FUSE_CAP_POSIX_ACL);
+    // New objects in a directory with a default ACL inherit it and ignore the umask, so the
+    // kernel must leave the umask to us (merge::Caller, Engine::make_in_upper).
+    want(conn, FUSE_CAP_DONT_MASK);
     conn->max_write = std::min(conn->max_write, splice_safe_max_write());
     if (c->engine->writable()) {
         // Writes arrive spliced; O_TRUNC comes with open, so copy-up can skip the old data.

@@ -31,7 +31,7 @@ void reply_new_entry(fuse_req_t req, int err, merge::Node* n) {
 
 merge::Caller caller(fuse_req_t req) {
     const fuse_ctx* c = fuse_req_ctx(req);
-    return {c->uid, c->gid, 0};
+    return {c->uid, c->gid, c->umask};  // the kernel leaves the umask to us (op_init.cpp)
 }
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {

@@ -100,7 +100,7 @@ inline fuse_ino_t node_id(merge::Engine& e, merge::Node& n) {
 inline void reply_status(fuse_req_t req, int err) { fuse_reply_err(req, err < 0 ? -err : 0); }
 // Replies with the entry of a node just created (or linked), or the error.
 void reply_new_entry(fuse_req_t req, int err, merge::Node* n);
-// The caller's identity for new objects (the kernel already applied the umask).
+// The caller's identity and umask for new objects.
 merge::Caller caller(fuse_req_t req);
 
 // After the daemon truncated node INO's file FD for REQ's caller: clears the setuid and

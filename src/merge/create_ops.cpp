@@ -5,9 +5,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 #include "overlayfuse/merge/engine.hpp"
 #include "overlayfuse/merge/markers.hpp"
@@ -17,6 +19,8 @@
 namespace ovf::merge {
 
 namespace {
+
+constexpr const char* kDefaultAcl = "system.posix_acl_default";
 
 int check_name(std::string_view name) {
     if (name.size() > 255) return -ENAMETOOLONG;
@@ -40,6 +44,19 @@ int upper_whiteout(int pfd, const std::string& name, bool* found) {
     std::string wh = std::string(kAufsWhiteoutPrefix) + name;
     *found = sys::fstatat(pfd, wh.c_str(), &st) == 0;
     return 0;
+}
+
+// The default POSIX ACL of the directory FD ("" when it has none), which new objects in it
+// inherit instead of having the caller's umask applied.
+std::string default_acl(int fd) {
+    std::string path = sys::proc_fd_path(fd);
+    ssize_t n = ::getxattr(path.c_str(), kDefaultAcl, nullptr, 0);
+    if (n <= 0) return {};
+    std::string value(static_cast<size_t>(n), '\0');
+    n = ::getxattr(path.c_str(), kDefaultAcl, value.data(), value.size());
+    if (n <= 0) return {};
+    value.resize(static_cast<size_t>(n));
+    return value;
 }
 
 }  // namespace
@@ -67,7 +84,33 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
     std::string tmp = upper_->temp_name();
     int at = over_whiteout ? work : pfd;
     const char* at_name = over_whiteout ? tmp.c_str() : n.c_str();
-    int r = make(at, at_name);
+    // Under a default ACL the new object inherits it and the umask does not apply. Made in
+    // the work directory, it is made inside a directory of its own carrying the same default
+    // ACL, so that the filesystem computes what it would have in place.
+    std::string acl = default_acl(pfd);
+    UniqueFd acl_dir;
+    if (over_whiteout && !acl.empty()) {
+        if (::mkdirat(work, tmp.c_str(), 0700) != 0) return -errno;
+        acl_dir.reset(::openat(work, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!acl_dir || ::setxattr(sys::proc_fd_path(acl_dir.get()).c_str(), kDefaultAcl, acl.data(), acl.size(), 0) != 0) {
+            int err = -errno;
+            Upper::remove_tree(work, tmp.c_str());
+            return err;
+        }
+        at = acl_dir.get();
+        at_name = "new";
+    }
+    // Whatever happens below, the directory made for the default ACL goes (with what the
+    // exchange left in it).
+    struct AclDirCleanup {
+        int work;
+        const std::string& tmp;
+        bool made;
+        ~AclDirCleanup() {
+            if (made) Upper::remove_tree(work, tmp.c_str());
+        }
+    } acl_dir_cleanup{work, tmp, static_cast<bool>(acl_dir)};
+    int r = make(at, at_name, acl.empty() && who ? who->umask : 0);
     if (r < 0) return r;
     UniqueFd fd(r > 0 ? r : -1);
     auto undo = [&](int err) {
@@ -100,11 +143,11 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
         }
         struct stat st;
         if (sys::fstatat(pfd, n.c_str(), &st) == 0) {
-            if (::renameat2(work, at_name, pfd, n.c_str(), RENAME_EXCHANGE) != 0) return undo(-errno);
-            ::unlinkat(work, at_name, 0);  // the whiteout, now in the work directory
+            if (::renameat2(at, at_name, pfd, n.c_str(), RENAME_EXCHANGE) != 0) return undo(-errno);
+            ::unlinkat(at, at_name, 0);  // the whiteout, now in the work directory
         } else {
             // The fallback ".wh.NAME" form: the layer's own NAME wins over its marker.
-            if (::renameat2(work, at_name, pfd, n.c_str(), RENAME_NOREPLACE) != 0) return undo(-errno);
+            if (::renameat2(at, at_name, pfd, n.c_str(), RENAME_NOREPLACE) != 0) return undo(-errno);
             ::unlinkat(pfd, (std::string(kAufsWhiteoutPrefix) + n).c_str(), 0);
         }
     }
@@ -145,9 +188,8 @@ int Engine::create(Node& dir, std::string_view name, mode_t mode, int flags, con
                    Node** out, int* fd) {
     *fd = -1;
     int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_CREAT | O_EXCL | O_CLOEXEC;
-    mode_t m = (mode & 07777) & ~who.umask;
-    auto make = [oflags, m](int at, const char* n) {
-        int r = ::openat(at, n, oflags, m);
+    auto make = [oflags, mode](int at, const char* n, mode_t umask) {
+        int r = ::openat(at, n, oflags, (mode & 07777) & ~umask);
         return r >= 0 ? r : -errno;
     };
     std::lock_guard ns(ns_mu_);
@@ -156,22 +198,27 @@ int Engine::create(Node& dir, std::string_view name, mode_t mode, int flags, con
 
 int Engine::mknod(Node& dir, std::string_view name, mode_t mode, dev_t rdev, const Caller& who,
                   Node** out) {
-    mode_t m = (mode & S_IFMT) | ((mode & 07777) & ~who.umask);
-    auto make = [m, rdev](int at, const char* n) { return ::mknodat(at, n, m, rdev) == 0 ? 0 : -errno; };
+    auto make = [mode, rdev](int at, const char* n, mode_t umask) {
+        return ::mknodat(at, n, (mode & S_IFMT) | ((mode & 07777) & ~umask), rdev) == 0 ? 0 : -errno;
+    };
     std::lock_guard ns(ns_mu_);
     return make_in_upper(dir, name, false, make, &who, nullptr, out);
 }
 
 int Engine::mkdir(Node& dir, std::string_view name, mode_t mode, const Caller& who, Node** out) {
     std::lock_guard ns(ns_mu_);
-    mode_t m = (mode & 07777) & ~who.umask;
-    auto make = [this, &dir, m](int at, const char* n) {
+    auto make = [this, &dir, mode](int at, const char* n, mode_t umask) {
+        mode_t m = (mode & 07777) & ~umask;
         struct stat parent;
         sys::fstat_fd(dir.branches()->front().fd.get(), &parent);
         if (::mkdirat(at, n, m & 01777) != 0) return -errno;
         // A setgid parent passes its bit on; made in the work directory (over a whiteout),
         // the new directory does not inherit it by itself. chown keeps it on directories.
-        if ((parent.st_mode & S_ISGID) && ::fchmodat(at, n, (m & 07777) | S_ISGID, 0) != 0) return -errno;
+        // The mode it got stays (a default ACL may have narrowed it).
+        if (!(parent.st_mode & S_ISGID)) return 0;
+        struct stat made;
+        if (int err = sys::fstatat(at, n, &made); err < 0) return err;
+        if (::fchmodat(at, n, (made.st_mode & 07777) | S_ISGID, 0) != 0) return -errno;
         return 0;
     };
     return make_in_upper(dir, name, true, make, &who, nullptr, out);
@@ -179,7 +226,7 @@ int Engine::mkdir(Node& dir, std::string_view name, mode_t mode, const Caller& w
 
 int Engine::symlink(Node& dir, std::string_view name, const std::string& target, const Caller& who,
                     Node** out) {
-    auto make = [&target](int at, const char* n) {
+    auto make = [&target](int at, const char* n, mode_t) {
         return ::symlinkat(target.c_str(), at, n) == 0 ? 0 : -errno;
     };
     std::lock_guard ns(ns_mu_);
@@ -193,7 +240,7 @@ int Engine::link(Node& node, Node& dir, std::string_view name, Node** out) {
     // Like the kernel, link() joins the source's upper copy: copy it up first.
     if (int err = copy_up(node); err < 0) return err;
     std::string src = sys::proc_fd_path(node.branches()->front().fd.get());
-    auto make = [&src](int at, const char* n) {
+    auto make = [&src](int at, const char* n, mode_t) {
         return ::linkat(AT_FDCWD, src.c_str(), at, n, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
     };
     int err = make_in_upper(dir, name, false, make, nullptr, nullptr, out);

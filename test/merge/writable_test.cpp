@@ -2,8 +2,10 @@
 // overlay's format (checked on the upper itself here; fuse-tests compare with the kernel).
 #include <fcntl.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 
 #include "layer_fixture.hpp"
@@ -275,6 +277,42 @@ TEST_F(Writable, ListingSlotsStayPutWhileNamesComeAndGo) {
     EXPECT_FALSE(slot_after.count("f2"));
     ASSERT_TRUE(slot_after.count("late"));
     EXPECT_GT(slot_after["late"], before.back().first);
+}
+
+// The caller's umask applies to new objects, except in a directory with a default POSIX
+// ACL: the ACL decides, in place and over a whiteout (made in the work directory), as the
+// kernel overlay leaves it to the upper filesystem's own create.
+TEST_F(Writable, UmaskAppliesExceptUnderADefaultAcl) {
+    dir(0, "plain");
+    dir(0, "acl");
+    file(0, "acl/old");
+    // Version 2; user::rwx group::rwx mask::rwx other::r-x.
+    const uint32_t entries[][2] = {{0x00070001, 0xffffffff}, {0x00070004, 0xffffffff}, {0x00070010, 0xffffffff}, {0x00050020, 0xffffffff}};
+    std::string acl("\x02\0\0\0", 4);
+    acl.append(reinterpret_cast<const char*>(entries), sizeof entries);
+    if (::setxattr((layer(0) / "acl").c_str(), "system.posix_acl_default", acl.data(), acl.size(), 0) != 0)
+        GTEST_SKIP() << "no POSIX ACLs on " << layer(0) << ": " << std::strerror(errno);
+    writable();
+    merge::Caller who = me();
+    who.umask = 022;
+    auto make = [&](const char* dir_name, const char* name) {
+        merge::Node* n = nullptr;
+        int fd = -1;
+        EXPECT_EQ(engine_->create(*resolve(dir_name), name, 0666, O_WRONLY, who, &n, &fd), 0) << name;
+        if (fd >= 0) ::close(fd);
+        if (n) engine_->forget(*n, 1);
+        struct stat st{};
+        ::lstat(upper(std::string(dir_name) + "/" + name).c_str(), &st);
+        return st.st_mode & 07777;
+    };
+    EXPECT_EQ(make("plain", "f"), 0644u);
+    EXPECT_EQ(make("acl", "f"), 0664u);
+    EXPECT_NE(xattr_of(upper("acl/f"), "system.posix_acl_access"), "") << "inherited access ACL";
+    ASSERT_EQ(engine_->unlink(*resolve("acl"), "old"), 0);
+    EXPECT_EQ(make("acl", "old"), 0664u) << "made over a whiteout";
+    EXPECT_EQ(xattr_of(upper("acl/old"), "system.posix_acl_access"), xattr_of(upper("acl/f"), "system.posix_acl_access"));
+    for (const auto& e : fs::directory_iterator(base_ / "work" / "work"))
+        EXPECT_EQ(e.path().filename(), "whiteout") << "left in the work directory";
 }
 
 // The engine itself refuses an upper or work directory that overlaps a layer, before it

@@ -50,7 +50,9 @@ struct UpperSource {
 struct Caller {
     uid_t uid = 0;
     gid_t gid = 0;
-    mode_t umask = 0;  // applied to new objects' modes (0 when the kernel already did)
+    // Applied to new objects' modes, unless their directory has a default POSIX ACL (then
+    // the ACL decides, as in the kernel). 0 when the kernel already applied it.
+    mode_t umask = 0;
 };
 
 // The attribute changes of one setattr call; unset fields stay as they are.
@@ -194,8 +196,10 @@ private:
     // The child node of DIR called NAME, counted as looked up (the caller forgets it).
     int child(Node& dir, std::string_view name, Node** out);
     // Makes a new name in DIR's upper copy: MAKE creates the object (returning an fd, 0 or
-    // -errno) in a directory fd under a name; WHO, if given, becomes its owner.
-    using MakeFn = std::function<int(int dirfd, const char* name)>;
+    // -errno) in a directory fd under a name, taking UMASK from the mode it asked for; WHO,
+    // if given, becomes its owner. UMASK is WHO's, or 0 under a default POSIX ACL, which the
+    // filesystem applies instead (as it does for the kernel overlay).
+    using MakeFn = std::function<int(int dirfd, const char* name, mode_t umask)>;
     int make_in_upper(Node& dir, std::string_view name, bool is_dir, const MakeFn& make,
                       const Caller* who, int* fd_out, Node** out);
     // Enters a just-created upper object NAME of DIR in the listing and the node table;
