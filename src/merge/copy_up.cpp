@@ -189,6 +189,7 @@ int Engine::copy_up(Node& node, bool with_data) {
     // A lower hard link leaves its group: without an index the kernel then reports the
     // upper file's own inode number (a lone file keeps the lower one).
     if (!node.is_dir() && st.st_nlink > 1) node.ino_ = map_ino(0, ust.st_ino);
+    else keep_ino(node, node.branches()->front().fd.get());
     std::shared_ptr<Listing> pl;
     if (listing_rw(*node.parent_, &pl) == 0) {
         if (auto e = pl->find(name)) {

@@ -135,7 +135,8 @@ int Engine::build_listing(const Node& dir, const BranchList& branches, std::vect
             bool whiteout = (e.type == DT_CHR && st.st_rdev == 0) ||
                             (b.has_xwhiteouts && e.type == DT_REG && st.st_size == 0 &&
                              is_xattr_whiteout(b.fd.get(), e.name.c_str(), f));
-            merger.add(e, b.layer, map_ino(b.layer, e.ino), whiteout);
+            ino_t ino = b.layer == 0 && !whiteout ? upper_ino(b.fd.get(), e.name.c_str(), e.ino) : map_ino(b.layer, e.ino);
+            merger.add(e, b.layer, ino, whiteout);
         }
         for (const auto& name : aufs_whiteouts) merger.whiteout(name, b.layer);
         // Whiteouts named by the layer's tar headers count even if the layer directory lost

@@ -315,6 +315,64 @@ TEST_F(Writable, UmaskAppliesExceptUnderADefaultAcl) {
         EXPECT_EQ(e.path().filename(), "whiteout") << "left in the work directory";
 }
 
+// A copied-up object keeps its lower copy's number, also in a listing of its directory
+// built again from the upper directory after the directory's node was forgotten; a new
+// object given a deleted copy's upper inode number does not inherit the kept number.
+TEST_F(Writable, CopyUpKeepsTheNumberWhenTheListingIsBuiltAgain) {
+    file(0, "d/f", "f");
+    file(0, "d/g", "g");
+    writable();
+    auto lookup_ino = [&](const char* name) {
+        merge::Node* d = nullptr;
+        merge::Node* n = nullptr;
+        EXPECT_EQ(engine_->lookup(engine_->root(), "d", &d), 0);
+        if (!d) return ino_t{0};
+        ino_t ino = 0;
+        struct stat st;
+        if (engine_->lookup(*d, name, &n, &st) == 0) {
+            ino = st.st_ino;
+            engine_->forget(*n, 1);
+        }
+        engine_->forget(*d, 1);
+        return ino;
+    };
+    ino_t f = lookup_ino("f");
+    ASSERT_EQ(engine_->node_count(), 0u) << "nodes left: the listing would stay";
+    {
+        merge::Node* d = nullptr;
+        merge::Node* n = nullptr;
+        ASSERT_EQ(engine_->lookup(engine_->root(), "d", &d), 0);
+        ASSERT_EQ(engine_->lookup(*d, "f", &n), 0);
+        merge::AttrChange c;
+        c.mode = 0600;
+        struct stat st;
+        ASSERT_EQ(engine_->setattr(*n, c, -1, &st), 0);  // copies d and d/f up
+        EXPECT_EQ(st.st_ino, f);
+        engine_->forget(*n, 1);
+        engine_->forget(*d, 1);
+    }
+    ASSERT_EQ(engine_->node_count(), 0u);
+    struct stat up;
+    ASSERT_EQ(::lstat(upper("d/f").c_str(), &up), 0);
+    ASSERT_NE(up.st_ino, f) << "the upper copy has a number of its own";
+    EXPECT_EQ(lookup_ino("f"), f) << "listing of d built again";
+    // Deleted, its upper number may go to the next new file; that one shows its own number.
+    {
+        merge::Node* d = nullptr;
+        ASSERT_EQ(engine_->lookup(engine_->root(), "d", &d), 0);
+        ASSERT_EQ(engine_->unlink(*d, "f"), 0);
+        merge::Node* n = nullptr;
+        int fd = -1;
+        ASSERT_EQ(engine_->create(*d, "h", 0644, O_WRONLY, me(), &n, &fd), 0);
+        ::close(fd);
+        engine_->forget(*n, 1);
+        engine_->forget(*d, 1);
+    }
+    struct stat h;
+    ASSERT_EQ(::lstat(upper("d/h").c_str(), &h), 0);
+    EXPECT_EQ(lookup_ino("h"), h.st_ino);
+}
+
 // The engine itself refuses an upper or work directory that overlaps a layer, before it
 // empties WORK/work: a layer's content must survive a wrong command line.
 class WritableOverlap : public Writable {

@@ -228,6 +228,22 @@ private:
     std::unordered_multimap<size_t, Node*> named_;  // nodes per name, by a hash of the place
     std::unordered_map<const Node*, std::pair<dev_t, ino_t>> second_keys_;  // see Node::nkeys_
     std::function<void(Node&)> invalidate_;
+    // Copied-up objects keep the view's number from their lower copy (the kernel reads it
+    // back from overlay.origin). A listing of their directory rebuilt later meets only the
+    // upper inode: this maps it back, for the mount's lifetime. The upper inode's birth time
+    // tells a number the filesystem gave to a new object since (kept_ino.cpp).
+    struct KeptIno {
+        ino_t view;
+        int64_t btime_sec;
+        uint32_t btime_nsec;
+    };
+    // Records NODE's view number for its upper copy FD (just made by copy-up). Holds: ns_mu_.
+    void keep_ino(const Node& node, int fd);
+    // The view's number of the upper entry NAME of the directory DIRFD, whose real number
+    // is INO.
+    ino_t upper_ino(int dirfd, const char* name, ino_t ino) const;
+    mutable std::mutex kept_mu_;
+    mutable std::unordered_map<ino_t, KeptIno> kept_;
     size_t name_max_ = 255;
     // Namespace changes (create, unlink, rename, copy-up's final rename) run one at a time:
     // the kernel serialises most of them per directory anyway, and it keeps every listing,
