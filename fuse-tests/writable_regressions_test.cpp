@@ -494,6 +494,44 @@ TEST_F(WritableRegression, CopiedUpObjectsKeepTheirNumberAfterTheirDirectoryIsFo
     EXPECT_SAME(r, "st_ino of copied-up objects after drop_caches made the view list their directory again");
 }
 
+// open(O_TMPFILE) in a writable view makes an unnamed file in the upper copy of the
+// directory (copied up first), which linkat(AT_EMPTY_PATH) can name later; one never named
+// leaves nothing behind. overlayfuse answered EOPNOTSUPP.
+TEST_F(WritableRegression, TmpfileCanBeWrittenAndLinked) {
+    // libfuse has the TMPFILE operation since 3.17 (the default build's); older ones leave
+    // the kernel to answer EOPNOTSUPP.
+    RunResult v = run({overlayfuse_bin(), "--version"});
+    int major = 0, minor = 0;
+    size_t at = v.out.find("libfuse ");
+    if (at != std::string::npos) std::sscanf(v.out.c_str() + at, "libfuse %d.%d", &major, &minor);
+    if (major * 100 + minor < 317) GTEST_SKIP() << "no O_TMPFILE with " << v.out;
+    LayerStack s;
+    s.add_layer().file("d/old", "o\n");
+    MountPair p(s);
+    auto r = on_both(p, [](const std::string& m) {
+        std::string out;
+        int fd = ::open((m + "/d").c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0640);
+        if (fd < 0) return "open -1 " + errno_name(errno);
+        out += "write=" + std::to_string(::write(fd, "tmp\n", 4));
+        struct stat st;
+        ::fstat(fd, &st);
+        out += " nlink=" + std::to_string(st.st_nlink) + " names:" + names_in(m + "/d");
+        out += " linkat=" + rc(::linkat(fd, "", AT_FDCWD, (m + "/d/named").c_str(), AT_EMPTY_PATH));
+        ::fstat(fd, &st);
+        out += " nlink=" + std::to_string(st.st_nlink) + " names:" + names_in(m + "/d");
+        ::close(fd);
+        std::ifstream in(m + "/d/named");
+        out += " content=" + std::string(std::istreambuf_iterator<char>(in), {}) + " " + lstat_text(m + "/d/named").substr(0, 30);
+        int gone = ::open(m.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        out += " unnamed=" + std::string(gone >= 0 ? "0" : errno_name(errno));
+        if (gone >= 0) ::close(gone);
+        return out + " root:" + names_in(m);
+    });
+    EXPECT_SAME(r, "O_TMPFILE in a lower directory, named by linkat(AT_EMPTY_PATH), and one never named");
+    Both disk{names_in(p.kernel_upper() + "/d"), names_in(p.ovf_upper() + "/d")};
+    EXPECT_SAME(disk, "UPPER/d");
+}
+
 // Each growth of a multi-threaded process's descriptor table waits for an RCU grace period
 // (6-8 ms here), and the daemon holds one descriptor per node: a walk of 7,000 entries paid
 // ~7 such waits, a first stat in a 100-layer view 16-24 ms. The daemon now sizes its table

@@ -1,4 +1,4 @@
-// Creating names: create, mknod, mkdir, symlink, link.
+// Creating names: create, mknod, mkdir, symlink, link; and unnamed files (tmpfile).
 #include <unistd.h>
 
 #include "ops.hpp"
@@ -23,6 +23,27 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
         eng.forget(*n, 1);
     }
 }
+
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+void tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, fuse_file_info* fi) {
+    merge::Node* n = nullptr;
+    int fd = -1;
+    int err = engine(req).tmpfile(node(req, parent), mode, fi->flags, caller(req), &n, &fd);
+    if (err < 0) {
+        fuse_reply_err(req, -err);
+        return;
+    }
+    fi->fh = static_cast<uint64_t>(fd);
+    fi->keep_cache = 1;
+    fi->noflush = 1;  // as in open()
+    fuse_entry_param e = entry_of(req, *n);
+    merge::Engine& eng = engine(req);  // a reply frees REQ, even one that failed
+    if (fuse_reply_create(req, &e, fi) != 0) {
+        ::close(fd);
+        eng.forget(*n, 1);
+    }
+}
+#endif
 
 void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
     merge::Node* n = nullptr;

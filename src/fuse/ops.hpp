@@ -132,6 +132,9 @@ void ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void* arg, fuse_fil
 
 // Writable views only (the mount is read-only otherwise, and the kernel refuses these).
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+void tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, fuse_file_info* fi);
+#endif
 void mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
 void mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
 void symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name);

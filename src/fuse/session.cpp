@@ -46,6 +46,9 @@ const fuse_lowlevel_ops& operations() {
         x.listxattr = ops::listxattr;
         x.statfs = ops::statfs;
         x.create = ops::create;
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+        x.tmpfile = ops::tmpfile;
+#endif
         x.mknod = ops::mknod;
         x.mkdir = ops::mkdir;
         x.symlink = ops::symlink;

@@ -196,6 +196,41 @@ int Engine::create(Node& dir, std::string_view name, mode_t mode, int flags, con
     return make_in_upper(dir, name, false, make, &who, fd, out);
 }
 
+int Engine::tmpfile(Node& dir, mode_t mode, int flags, const Caller& who, Node** out, int* fd) {
+    *fd = -1;
+    if (!writable()) return -EROFS;
+    if (!dir.is_dir()) return -ENOTDIR;
+    std::lock_guard ns(ns_mu_);
+    if (int err = copy_up(dir); err < 0) return err;
+    int pfd = dir.branches()->front().fd.get();
+    mode_t umask = default_acl(pfd).empty() ? who.umask : 0;
+    int oflags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_TMPFILE)) | O_TMPFILE | O_CLOEXEC;
+    if ((oflags & O_ACCMODE) == O_RDONLY) oflags |= O_RDWR;  // the kernel refuses O_TMPFILE read-only
+    UniqueFd file(::openat(pfd, ".", oflags, (mode & 07777) & ~umask));
+    if (!file) return -errno;
+    struct stat st;
+    if (sys::fstat_fd(file.get(), &st) < 0) return -EIO;
+    if (who.uid != st.st_uid || who.gid != st.st_gid) {
+        struct stat parent;
+        if (sys::fstat_fd(pfd, &parent) < 0) return -EIO;
+        gid_t gid = (parent.st_mode & S_ISGID) ? parent.st_gid : who.gid;
+        if (::fchown(file.get(), who.uid, gid) != 0) return -errno;
+        if ((st.st_mode & 06000) && ::fchmod(file.get(), st.st_mode & 07777) != 0) return -errno;
+        if (sys::fstat_fd(file.get(), &st) < 0) return -EIO;
+    }
+    UniqueFd path(::open(sys::proc_fd_path(file.get()).c_str(), O_PATH | O_CLOEXEC));  // the file, not the link
+    if (!path) return -EIO;
+    BranchList b;
+    b.push_back({0, false, std::move(path), nullptr});
+    auto node = std::make_shared<Node>(std::move(b), view_attr(st, 0, 1));
+    node->key_ = {st.st_dev, st.st_ino};
+    node->nkeys_ = 1;
+    node->parent_ = dir.shared_from_this();  // no name: nothing to copy up, ever
+    *out = adopt(std::move(node));
+    *fd = file.release();
+    return 0;
+}
+
 int Engine::mknod(Node& dir, std::string_view name, mode_t mode, dev_t rdev, const Caller& who,
                   Node** out) {
     auto make = [mode, rdev](int at, const char* n, mode_t umask) {

@@ -373,6 +373,33 @@ TEST_F(Writable, CopyUpKeepsTheNumberWhenTheListingIsBuiltAgain) {
     EXPECT_EQ(lookup_ino("h"), h.st_ino);
 }
 
+// An unnamed file goes to the upper copy of its directory (copied up for it) and is listed
+// nowhere until link() names it.
+TEST_F(Writable, TmpfileIsUnnamedUntilLinked) {
+    file(0, "d/old", "o");
+    writable();
+    merge::Node* d = resolve("d");
+    ASSERT_NE(d, nullptr);
+    merge::Node* t = nullptr;
+    int fd = -1;
+    ASSERT_EQ(engine_->tmpfile(*d, 0640, O_WRONLY, me(), &t, &fd), 0);
+    ASSERT_EQ(::write(fd, "tmp", 3), 3);
+    EXPECT_EQ(attr(*t).st_nlink, 0u);
+    EXPECT_EQ(attr(*t).st_mode & 07777, 0640u);
+    EXPECT_EQ(names("d"), std::vector<std::string>{"old"});
+    EXPECT_TRUE(fs::is_directory(upper("d"))) << "the directory was copied up";
+    merge::Node* named = nullptr;
+    ASSERT_EQ(engine_->link(*t, *d, "named", &named), 0);
+    EXPECT_EQ(named, t) << "one node for the file and its name";
+    EXPECT_EQ(read("d/named"), "tmp");
+    EXPECT_EQ(attr(*t).st_nlink, 1u);
+    ::close(fd);
+    merge::Node* r = nullptr;
+    EXPECT_EQ(engine_->tmpfile(*d, 0600, O_RDWR, me(), &r, &fd), 0);
+    ::close(fd);
+    EXPECT_EQ(engine_->tmpfile(*resolve("d/old"), 0600, O_RDWR, me(), &r, &fd), -ENOTDIR);
+}
+
 // The engine itself refuses an upper or work directory that overlaps a layer, before it
 // empties WORK/work: a layer's content must survive a wrong command line.
 class WritableOverlap : public Writable {

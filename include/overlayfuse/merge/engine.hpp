@@ -131,6 +131,9 @@ public:
     // Each creating call returns the new node counted as looked up, like lookup().
     int create(Node& dir, std::string_view name, mode_t mode, int flags, const Caller& who,
                Node** out, int* fd);
+    // An unnamed file in DIR's upper copy (open(2)'s O_TMPFILE), open for FLAGS in *FD;
+    // link() can give it a name later.
+    int tmpfile(Node& dir, mode_t mode, int flags, const Caller& who, Node** out, int* fd);
     int mknod(Node& dir, std::string_view name, mode_t mode, dev_t rdev, const Caller& who,
               Node** out);
     int mkdir(Node& dir, std::string_view name, mode_t mode, const Caller& who, Node** out);
