@@ -532,6 +532,43 @@ TEST_F(WritableRegression, TmpfileCanBeWrittenAndLinked) {
     EXPECT_SAME(disk, "UPPER/d");
 }
 
+// A sparse lower file: SEEK_DATA and SEEK_HOLE find its holes through the view (the
+// kernel reported it all data without a LSEEK answer), and copy-up leaves a hole where the
+// kernel's does (it looks for data before each 1 MiB chunk; holes inside a chunk are copied
+// as zeros), so the upper copy takes the same space.
+TEST_F(WritableRegression, HolesOfSparseFilesShowAndSurviveCopyUp) {
+    LayerStack s;
+    std::string data(5 << 20, '\0');
+    data.replace(3 << 20, 4096, std::string(4096, 'x'));
+    data.replace((4 << 20) + 8192, 4096, std::string(4096, 'y'));
+    s.add_layer().file("sparse", data).sparse = true;
+    MountPair p(s);
+    auto seeks = [](int fd) {
+        std::string out;
+        for (off_t from : {off_t{0}, off_t{(3 << 20) + 1}, off_t{4 << 20}, off_t{(4 << 20) + 16384}}) {
+            off_t d = ::lseek(fd, from, SEEK_DATA);
+            std::string dt = d < 0 ? errno_name(errno) : std::to_string(d);
+            off_t h = ::lseek(fd, from, SEEK_HOLE);
+            out += " " + std::to_string(from) + ":" + dt + "/" + (h < 0 ? errno_name(errno) : std::to_string(h));
+        }
+        return out;
+    };
+    auto r = on_both(p, [&](const std::string& m) {
+        int fd = ::open((m + "/sparse").c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return "open -1 " + errno_name(errno);
+        std::string out = "lower:" + seeks(fd);
+        ::close(fd);
+        fd = ::open((m + "/sparse").c_str(), O_RDWR | O_CLOEXEC);  // copies it up
+        if (fd < 0) return out + " open rw -1 " + errno_name(errno);
+        out += " upper:" + seeks(fd);
+        struct stat st;
+        ::fstat(fd, &st);
+        ::close(fd);
+        return out + " size=" + std::to_string(st.st_size) + " blocks=" + std::to_string(st.st_blocks);
+    });
+    EXPECT_SAME(r, "SEEK_DATA/SEEK_HOLE on a sparse lower file, read-only and after copy-up");
+}
+
 // Each growth of a multi-threaded process's descriptor table waits for an RCU grace period
 // (6-8 ms here), and the daemon holds one descriptor per node: a walk of 7,000 entries paid
 // ~7 such waits, a first stat in a 100-layer view 16-24 ms. The daemon now sizes its table

@@ -30,6 +30,7 @@ struct Entry {
     std::string data;
     unsigned dev_major = 0, dev_minor = 0;  // CharDev, BlockDev
     bool opaque = false;                    // Dir: hides the same directory in lower layers
+    bool sparse = false;                    // File: its 4 KiB blocks of zeros are holes
     std::vector<std::pair<std::string, std::string>> xattrs;  // user.*, security.capability, ...
     struct timespec mtime = {1600000000, 0};
 };

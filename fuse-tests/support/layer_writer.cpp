@@ -1,6 +1,7 @@
 // Writes a LayerStack to disk in a given Encoding. Every operation goes through the parent
 // directory's fd (no path is ever longer than one component plus /proc/self/fd/N), because the
 // generator makes paths far longer than PATH_MAX.
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -157,15 +158,24 @@ private:
         return "/proc/self/fd/" + std::to_string(dirfd.get()) + "/" + name;
     }
 
-    void write_regular(int dirfd, const std::string& name, const std::string& data, const std::string& where) {
+    // SPARSE: 4 KiB blocks of zeros are left as holes.
+    void write_regular(int dirfd, const std::string& name, const std::string& data, const std::string& where,
+                       bool sparse = false) {
         Fd fd(::openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (fd.get() < 0) fail("create", where);
+        constexpr size_t kBlock = 4096;
         size_t done = 0;
         while (done < data.size()) {
-            ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+            size_t len = std::min(data.size() - done, kBlock);
+            if (sparse && data.find_first_not_of('\0', done) >= done + len) {
+                done += len;
+                continue;
+            }
+            ssize_t n = ::pwrite(fd.get(), data.data() + done, len, static_cast<off_t>(done));
             if (n < 0) fail("write", where);
             done += static_cast<size_t>(n);
         }
+        if (sparse && ::ftruncate(fd.get(), static_cast<off_t>(data.size())) != 0) fail("truncate", where);
     }
 
     void create(const std::string& path, const Entry& e) {
@@ -173,7 +183,7 @@ private:
         std::string name = basename_of(path), where = dir_ + "/" + path;
         int pfd = parent.get();
         switch (e.kind) {
-            case Kind::File: write_regular(pfd, name, e.data, where); break;
+            case Kind::File: write_regular(pfd, name, e.data, where, e.sparse); break;
             case Kind::Dir:
                 if (::mkdirat(pfd, name.c_str(), 0700) != 0) fail("mkdir", where);
                 if (e.opaque && pick_form(enc_.opaques, stack_.seed, index_, path) == OpaqueForm::WhOpqFile) {

@@ -120,6 +120,7 @@ void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void readlink(fuse_req_t req, fuse_ino_t ino);
 void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi);
 void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);

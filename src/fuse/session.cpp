@@ -38,6 +38,7 @@ const fuse_lowlevel_ops& operations() {
         x.readlink = ops::readlink;
         x.open = ops::open;
         x.read = ops::read;
+        x.lseek = ops::lseek;
         x.release = ops::release;
         x.opendir = ops::opendir;
         x.readdir = ops::readdir;

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -21,30 +22,48 @@ namespace ovf::merge {
 
 namespace {
 
-// Data: a reflink where the filesystem shares extents, else copy_file_range, else sendfile.
+// Data: a reflink where the filesystem shares extents; else copied in 1 MiB chunks with
+// copy_file_range (sendfile where it cannot), skipping holes the way the kernel overlay does
+// (ovl_copy_up_file): before each chunk, SEEK_DATA from where the copy stands, and a hole
+// found there is left a hole. Holes inside a chunk are copied as zeros, as there. OUT gets
+// SIZE at the end (a trailing hole).
 int copy_data(int in, int out, off_t size) {
     if (::ioctl(out, FICLONE, in) == 0) return 0;
-    off_t done = 0;
-    bool use_cfr = true;
-    while (done < size) {
-        size_t chunk = static_cast<size_t>(std::min<off_t>(size - done, 1 << 30));
+    constexpr off_t kChunk = 1 << 20;
+    off_t pos = 0, data = -1;
+    bool skip_holes = true, use_cfr = true;
+    while (pos < size) {
+        if (skip_holes && data < pos) {
+            data = ::lseek(in, pos, SEEK_DATA);
+            if (data > pos) {
+                pos = std::min(data, size);
+                continue;
+            }
+            if (data < 0 && errno == ENXIO) break;  // nothing but a hole to the end
+            if (data < 0) skip_holes = false;
+        }
+        size_t chunk = static_cast<size_t>(std::min(size - pos, kChunk));
         ssize_t n;
         if (use_cfr) {
-            n = ::copy_file_range(in, nullptr, out, nullptr, chunk, 0);
+            off_t in_pos = pos, out_pos = pos;
+            n = ::copy_file_range(in, &in_pos, out, &out_pos, chunk, 0);
             if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
                 use_cfr = false;
                 continue;
             }
         } else {
-            n = ::sendfile(out, in, nullptr, chunk);
+            off_t in_pos = pos;
+            if (::lseek(out, pos, SEEK_SET) != pos) return -errno;
+            n = ::sendfile(out, in, &in_pos, chunk);
         }
         if (n < 0) {
             if (errno == EINTR) continue;
             return -errno;
         }
         if (n == 0) break;  // the lower file shrank under us: copy what there is
-        done += n;
+        pos += n;
     }
+    if (::ftruncate(out, size) != 0) return -errno;
     return 0;
 }
 
