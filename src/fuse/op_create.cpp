@@ -5,10 +5,10 @@
 
 namespace ovf::fuse::ops {
 
-void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
-    merge::Node* n = nullptr;
-    int fd = -1;
-    int err = engine(req).create(node(req, parent), name, mode, fi->flags, caller(req), &n, &fd);
+namespace {
+
+// Answers CREATE or TMPFILE: the new node N, open on FD, or the error ERR.
+void reply_created(fuse_req_t req, int err, merge::Node* n, int fd, fuse_file_info* fi) {
     if (err < 0) {
         fuse_reply_err(req, -err);
         return;
@@ -24,24 +24,21 @@ void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fu
     }
 }
 
+}  // namespace
+
+void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+    merge::Node* n = nullptr;
+    int fd = -1;
+    int err = engine(req).create(node(req, parent), name, mode, fi->flags, caller(req), &n, &fd);
+    reply_created(req, err, n, fd, fi);
+}
+
 #if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 17)
 void tmpfile(fuse_req_t req, fuse_ino_t parent, mode_t mode, fuse_file_info* fi) {
     merge::Node* n = nullptr;
     int fd = -1;
     int err = engine(req).tmpfile(node(req, parent), mode, fi->flags, caller(req), &n, &fd);
-    if (err < 0) {
-        fuse_reply_err(req, -err);
-        return;
-    }
-    fi->fh = static_cast<uint64_t>(fd);
-    fi->keep_cache = 1;
-    fi->noflush = 1;  // as in open()
-    fuse_entry_param e = entry_of(req, *n);
-    merge::Engine& eng = engine(req);  // a reply frees REQ, even one that failed
-    if (fuse_reply_create(req, &e, fi) != 0) {
-        ::close(fd);
-        eng.forget(*n, 1);
-    }
+    reply_created(req, err, n, fd, fi);
 }
 #endif
 
