@@ -87,7 +87,7 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
     // Under a default ACL the new object inherits it and the umask does not apply. Made in
     // the work directory, it is made inside a directory of its own carrying the same default
     // ACL, so that the filesystem computes what it would have in place.
-    std::string acl = default_acl(pfd);
+    std::string acl = who ? default_acl(pfd) : std::string();  // a new name (link) keeps its inode's
     UniqueFd acl_dir;
     if (over_whiteout && !acl.empty()) {
         if (::mkdirat(work, tmp.c_str(), 0700) != 0) return -errno;
