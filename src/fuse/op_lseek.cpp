@@ -8,14 +8,11 @@
 namespace ovf::fuse::ops {
 
 void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info* fi) {
-    std::shared_ptr<const UniqueFd> held;  // an open without a descriptor of ours (see read)
-    int fd = static_cast<int>(fi->fh);
-    if (ctx(req).no_open || fi->fh == kDeferredFh) {
-        if (int err = ctx(req).read_fds.get(engine(req), node(req, ino), held); err < 0) {
-            reply_status(req, err);
-            return;
-        }
-        fd = held->get();
+    std::shared_ptr<const UniqueFd> held;
+    int fd = file_fd(req, ino, fi, held);
+    if (fd < 0) {
+        reply_status(req, fd);
+        return;
     }
     off_t r = ::lseek(fd, off, whence);
     if (r < 0) {

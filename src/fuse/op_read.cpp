@@ -5,13 +5,10 @@ namespace ovf::fuse::ops {
 void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
     merge::Node& n = node(req, ino);
     std::shared_ptr<const UniqueFd> held;  // keeps a no-open read's descriptor until replied
-    int fd = static_cast<int>(fi->fh);
-    if (ctx(req).no_open || fi->fh == kDeferredFh) {
-        if (int err = ctx(req).read_fds.get(engine(req), n, held); err < 0) {
-            reply_status(req, err);
-            return;
-        }
-        fd = held->get();
+    int fd = file_fd(req, ino, fi, held);
+    if (fd < 0) {
+        reply_status(req, fd);
+        return;
     }
     // Hand libfuse the layer file's fd: with splice the data goes kernel to kernel.
     fuse_bufvec buf = FUSE_BUFVEC_INIT(size);

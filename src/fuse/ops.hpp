@@ -87,6 +87,11 @@ inline FuseSession::Context& ctx(fuse_req_t req) {
 }
 inline merge::Engine& engine(fuse_req_t req) { return *ctx(req).engine; }
 
+// The descriptor to read node INO through for the handle FI: FI's own, or, for an open
+// without one (read-only views, a writable view's deferred opens), one from the cache that
+// HELD keeps open until the caller is done. The descriptor or -errno.
+int file_fd(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi, std::shared_ptr<const UniqueFd>& held);
+
 // Node ids are the nodes' addresses, except the root's, which FUSE fixes at 1.
 inline merge::Node& node(fuse_req_t req, fuse_ino_t ino) {
     if (ino == FUSE_ROOT_ID) return engine(req).root();

@@ -38,3 +38,13 @@ int ReadFds::get(merge::Engine& engine, merge::Node& node, std::shared_ptr<const
 }
 
 }  // namespace ovf::fuse
+
+namespace ovf::fuse::ops {
+
+int file_fd(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi, std::shared_ptr<const UniqueFd>& held) {
+    if (!ctx(req).no_open && fi->fh != kDeferredFh) return static_cast<int>(fi->fh);
+    if (int err = ctx(req).read_fds.get(engine(req), node(req, ino), held); err < 0) return err;
+    return held->get();
+}
+
+}  // namespace ovf::fuse::ops

@@ -59,6 +59,22 @@ std::string default_acl(int fd) {
     return value;
 }
 
+// Gives the new object NAME of the directory AT (the object AT itself when NAME is "") to
+// WHO, in the upper directory PFD: a set-group-ID parent's group, else WHO's. chown clears
+// the set-id bits of a file just created with them: they are put back.
+int give_to(const Caller& who, int pfd, int at, const char* name) {
+    int flags = *name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH;
+    struct stat parent, made;
+    if (sys::fstat_fd(pfd, &parent) < 0 || sys::fstatat(at, name, &made, flags | AT_SYMLINK_NOFOLLOW) < 0) return -EIO;
+    gid_t gid = (parent.st_mode & S_ISGID) ? parent.st_gid : who.gid;
+    if (::fchownat(at, name, who.uid, gid, flags) != 0) return -errno;
+    if (S_ISREG(made.st_mode) && (made.st_mode & 06000)) {
+        int r = *name ? ::fchmodat(at, name, made.st_mode & 07777, 0) : ::fchmod(at, made.st_mode & 07777);
+        if (r != 0) return -errno;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const MakeFn& make,
@@ -123,16 +139,7 @@ int Engine::make_in_upper(Node& dir, std::string_view name, bool is_dir, const M
     // only when it was made in place.
     bool owned = who && who->uid == upper_->own_uid() && who->gid == upper_->own_gid() && !over_whiteout;
     if (who && !owned) {
-        struct stat parent;
-        if (sys::fstat_fd(pfd, &parent) < 0) return undo(-EIO);
-        gid_t gid = (parent.st_mode & S_ISGID) ? parent.st_gid : who->gid;
-        struct stat made;
-        if (sys::fstatat(at, at_name, &made) < 0) return undo(-EIO);
-        if (::fchownat(at, at_name, who->uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return undo(-errno);
-        // chown clears the set-id bits of a file just created with them: put them back.
-        if (S_ISREG(made.st_mode) && (made.st_mode & 06000) &&
-            ::fchmodat(at, at_name, made.st_mode & 07777, 0) != 0)
-            return undo(-errno);
+        if (int err = give_to(*who, pfd, at, at_name); err < 0) return undo(err);
     }
     if (over_whiteout) {
         if (is_dir) {
@@ -173,15 +180,19 @@ int Engine::enter_new(Node& dir, std::string_view name, bool covers_lower, std::
     e.over_ghost = ghost.has_value();
     e.ghost_layer = ghost.value_or(0);
     l->put(std::move(e));
+    *out = adopt_upper(dir, n, std::move(guard), st);
+    return 0;
+}
+
+Node* Engine::adopt_upper(Node& dir, const std::string& name, UniqueFd fd, const struct stat& st) {
     BranchList b;
-    b.push_back({0, false, std::move(guard), nullptr});
-    auto node = std::make_shared<Node>(std::move(b), view);
+    b.push_back({0, false, std::move(fd), nullptr});
+    auto node = std::make_shared<Node>(std::move(b), view_attr(st, 0, 1));
     node->key_ = {st.st_dev, st.st_ino};
     node->nkeys_ = 1;
     node->parent_ = dir.shared_from_this();
-    node->name_ = n;
-    *out = adopt(std::move(node));
-    return 0;
+    node->name_ = name;
+    return adopt(std::move(node));
 }
 
 int Engine::create(Node& dir, std::string_view name, mode_t mode, int flags, const Caller& who,
@@ -208,25 +219,14 @@ int Engine::tmpfile(Node& dir, mode_t mode, int flags, const Caller& who, Node**
     if ((oflags & O_ACCMODE) == O_RDONLY) oflags |= O_RDWR;  // the kernel refuses O_TMPFILE read-only
     UniqueFd file(::openat(pfd, ".", oflags, (mode & 07777) & ~umask));
     if (!file) return -errno;
+    if (who.uid != upper_->own_uid() || who.gid != upper_->own_gid()) {
+        if (int err = give_to(who, pfd, file.get(), ""); err < 0) return err;
+    }
     struct stat st;
     if (sys::fstat_fd(file.get(), &st) < 0) return -EIO;
-    if (who.uid != st.st_uid || who.gid != st.st_gid) {
-        struct stat parent;
-        if (sys::fstat_fd(pfd, &parent) < 0) return -EIO;
-        gid_t gid = (parent.st_mode & S_ISGID) ? parent.st_gid : who.gid;
-        if (::fchown(file.get(), who.uid, gid) != 0) return -errno;
-        if ((st.st_mode & 06000) && ::fchmod(file.get(), st.st_mode & 07777) != 0) return -errno;
-        if (sys::fstat_fd(file.get(), &st) < 0) return -EIO;
-    }
     UniqueFd path(::open(sys::proc_fd_path(file.get()).c_str(), O_PATH | O_CLOEXEC));  // the file, not the link
     if (!path) return -EIO;
-    BranchList b;
-    b.push_back({0, false, std::move(path), nullptr});
-    auto node = std::make_shared<Node>(std::move(b), view_attr(st, 0, 1));
-    node->key_ = {st.st_dev, st.st_ino};
-    node->nkeys_ = 1;
-    node->parent_ = dir.shared_from_this();  // no name: nothing to copy up, ever
-    *out = adopt(std::move(node));
+    *out = adopt_upper(dir, "", std::move(path), st);  // no name: nothing to copy up, ever
     *fd = file.release();
     return 0;
 }

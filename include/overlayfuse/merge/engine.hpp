@@ -209,6 +209,9 @@ private:
     // GHOST: the layer of a ghost it was made over (Engine::is_ghost).
     int enter_new(Node& dir, std::string_view name, bool covers_lower, std::optional<uint16_t> ghost,
                   Node** out);
+    // A node for the new upper object FD (O_PATH; attributes ST) called NAME in DIR ("" for
+    // an unnamed file), entered in the table and counted as looked up.
+    Node* adopt_upper(Node& dir, const std::string& name, UniqueFd fd, const struct stat& st);
     int remove_entry(Node& dir, std::string_view name, bool want_dir);
     // overlay.redirect for a directory about to move: its old name (within the same parent)
     // or the absolute path of its lower origin.
