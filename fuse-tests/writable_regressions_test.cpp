@@ -494,6 +494,103 @@ TEST_F(WritableRegression, CopiedUpObjectsKeepTheirNumberAfterTheirDirectoryIsFo
     EXPECT_SAME(r, "st_ino of copied-up objects after drop_caches made the view list their directory again");
 }
 
+// What ITEMS' inode numbers (paths below M) are now, against BEFORE (same order): "same"
+// or "changed" for each, and whether readdir's d_ino agrees with st_ino.
+std::string numbers_against(const std::string& m, const std::vector<std::string>& items,
+                            const std::vector<ino_t>& before) {
+    std::string out;
+    for (size_t i = 0; i < items.size(); ++i) {
+        ino_t now = ino_of(m + "/" + items[i]);
+        out += " " + items[i] + ":" + (now == 0 ? "missing" : now == before[i] ? "same" : "changed");
+        std::string path = m + "/" + items[i];
+        std::string dir = path.substr(0, path.rfind('/')), name = path.substr(path.rfind('/') + 1);
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (struct dirent* de = ::readdir(d))
+                if (name == de->d_name && de->d_ino != now) out += "(d_ino differs)";
+            ::closedir(d);
+        }
+    }
+    return out;
+}
+
+std::vector<ino_t> numbers_of(const std::string& m, const std::vector<std::string>& items) {
+    std::vector<ino_t> out;
+    for (const auto& i : items) out.push_back(ino_of(m + "/" + i));
+    return out;
+}
+
+// A layer for the remount tests: objects of every kind, a hard-link pair, and directories
+// that get copied up.
+LayerStack numbered_layer() {
+    LayerStack s;
+    Layer& l = s.add_layer();
+    l.dir("d/sub");
+    l.file("d/sub/k", "k\n");
+    l.file("d/f", "f\n");
+    l.symlink("d/s", "nowhere");
+    l.file("d/h1", "h\n");
+    l.hardlink("d/h2", "d/h1");
+    l.file("e/x", "x\n");
+    l.file("keep/y", "y\n");
+    return s;
+}
+
+const std::vector<std::string> kNumbered = {"d", "d/sub", "d/sub/k", "d/f", "d/s", "d/h1", "d/h2", "e", "e/x", "keep"};
+
+// Copy-ups in a lower directory: a file, a symlink, a directory, one of two hard links, and a
+// directory that gains a new entry.
+std::string copy_up_some(const std::string& m) {
+    std::string out = "chmod=" + rc(::chmod((m + "/d/f").c_str(), 0600));
+    out += " lchown=" + rc(::lchown((m + "/d/s").c_str(), 5, 5));
+    out += " chmod-dir=" + rc(::chmod((m + "/d/sub").c_str(), 0700));
+    out += " chmod-link=" + rc(::chmod((m + "/d/h1").c_str(), 0600));
+    int fd = ::open((m + "/e/new").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    out += " create=" + std::string(fd >= 0 ? "0" : errno_name(errno));
+    if (fd >= 0) ::close(fd);
+    return out;
+}
+
+// The kernel records each copied-up object's lower copy in overlay.origin and reports the
+// lower inode number for it (a lone file, a symlink, a directory), after a remount too; a
+// copied-up directory that still merges its lower copy shows that copy's number. overlayfuse
+// kept the numbers for the mount's lifetime only: after a remount it showed the upper
+// inodes' own numbers.
+TEST_F(WritableRegression, CopiedUpObjectsKeepTheirNumbersAcrossARemount) {
+    MountPair p(numbered_layer());
+    std::vector<ino_t> kb = numbers_of(p.kernel(), kNumbered), fb = numbers_of(p.ovf(), kNumbered);
+    Both ops{copy_up_some(p.kernel()), copy_up_some(p.ovf())};
+    EXPECT_SAME(ops, "copy-ups");
+    Both mounted{numbers_against(p.kernel(), kNumbered, kb), numbers_against(p.ovf(), kNumbered, fb)};
+    EXPECT_SAME(mounted, "st_ino after the copy-ups");
+    p.remount();
+    Both again{numbers_against(p.kernel(), kNumbered, kb), numbers_against(p.ovf(), kNumbered, fb)};
+    EXPECT_SAME(again, "st_ino after a remount over the same upper");
+}
+
+// The upper's overlay.origin is the kernel's format, so either reads what the other wrote:
+// the kernel overlay over overlayfuse's upper, and overlayfuse over the kernel's, show the
+// numbers the writer showed.
+TEST_F(WritableRegression, EitherOverlayReadsTheOtherOnesOrigins) {
+    MountPair p(numbered_layer());
+    std::vector<ino_t> kb = numbers_of(p.kernel(), kNumbered), fb = numbers_of(p.ovf(), kNumbered);
+    Both ops{copy_up_some(p.kernel()), copy_up_some(p.ovf())};
+    EXPECT_SAME(ops, "copy-ups");
+    Both after{numbers_against(p.kernel(), kNumbered, kb), numbers_against(p.ovf(), kNumbered, fb)};
+    EXPECT_SAME(after, "st_ino after the copy-ups");
+    std::vector<ino_t> kn = numbers_of(p.kernel(), kNumbered), fn = numbers_of(p.ovf(), kNumbered);
+    p.unmount();
+    // Each side's upper under the other overlay, over the lowers it was written against.
+    std::string k_work = p.temp().sub("swap/k-work"), f_work = p.temp().sub("swap/f-work");
+    KernelRW kernel_on_ovf(p.ovf_lowers(), p.ovf_upper(), k_work, p.temp().sub("swap/k-mnt"));
+    OvfRW ovf_on_kernel(p.kernel_lowers(), p.kernel_upper(), f_work, p.temp().sub("swap/f-mnt"));
+    Both swapped{numbers_against(ovf_on_kernel.path(), kNumbered, kn),
+                 numbers_against(kernel_on_ovf.path(), kNumbered, fn)};
+    EXPECT_SAME(swapped, "st_ino of each upper under the other overlay (kernel column: overlayfuse over the "
+                         "kernel's upper; overlayfuse column: the kernel over overlayfuse's)");
+    for (const char* x : {" d:same", " d/f:same", " d/s:same", " d/sub:same", " e:same"})
+        EXPECT_NE(swapped.kernel.find(x), std::string::npos) << x << " in " << swapped.kernel;
+}
+
 // open(O_TMPFILE) in a writable view makes an unnamed file in the upper copy of the
 // directory (copied up first), which linkat(AT_EMPTY_PATH) can name later; one never named
 // leaves nothing behind. overlayfuse answered EOPNOTSUPP.

@@ -188,17 +188,16 @@ std::vector<std::string> copy_lowers(const std::vector<std::string>& lowers, con
 
 MountPair::MountPair(const LayerStack& stack, const std::vector<std::string>& overlayfuse_args,
                      const std::string& kernel_options)
-    : kernel_options_(kernel_options) {
+    : overlayfuse_args_(overlayfuse_args), kernel_options_(kernel_options) {
     src_ = write_lowers(stack, t_.sub("src"));
-    auto kl = copy_lowers(src_, t_.sub("k/lowers"));
-    auto fl = copy_lowers(src_, t_.sub("f/lowers"));
+    kernel_lowers_ = copy_lowers(src_, t_.sub("k/lowers"));
+    ovf_lowers_ = copy_lowers(src_, t_.sub("f/lowers"));
     for (const char* side : {"k", "f"}) {
         t_.sub(std::string(side) + "/upper");
         t_.sub(std::string(side) + "/work");
         t_.sub(std::string(side) + "/mnt");
     }
-    kernel_ = std::make_unique<KernelRW>(kl, kernel_upper(), t_.path() + "/k/work", t_.path() + "/k/mnt", kernel_options_);
-    ovf_ = std::make_unique<OvfRW>(fl, ovf_upper(), ovf_work(), t_.path() + "/f/mnt", overlayfuse_args);
+    remount();
 }
 
 void MountPair::unmount() {
@@ -206,9 +205,18 @@ void MountPair::unmount() {
     if (ovf_) ovf_->unmount();
 }
 
+void MountPair::remount() {
+    unmount();
+    kernel_.reset();
+    ovf_.reset();
+    kernel_ = std::make_unique<KernelRW>(kernel_lowers_, kernel_upper(), t_.path() + "/k/work",
+                                         t_.path() + "/k/mnt", kernel_options_);
+    ovf_ = std::make_unique<OvfRW>(ovf_lowers_, ovf_upper(), ovf_work(), t_.path() + "/f/mnt", overlayfuse_args_);
+}
+
 std::string MountPair::mount_kernel_over_ovf_upper() {
-    auto vl = copy_lowers(src_, t_.sub("v/lowers"));
-    check_ = std::make_unique<KernelRW>(vl, ovf_upper(), t_.sub("v/work"), t_.sub("v/mnt"), kernel_options_);
+    // The lowers overlayfuse had: the upper's overlay.origin handles name their objects.
+    check_ = std::make_unique<KernelRW>(ovf_lowers_, ovf_upper(), t_.sub("v/work"), t_.sub("v/mnt"), kernel_options_);
     return check_->path();
 }
 

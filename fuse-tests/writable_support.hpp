@@ -90,16 +90,24 @@ public:
     std::string ovf_upper() const { return t_.path() + "/f/upper"; }
     std::string ovf_work() const { return t_.path() + "/f/work"; }
     const std::vector<std::string>& lowers() const { return src_; }
+    // The copies of the lowers each side mounts (an upper's overlay.origin handles name
+    // objects of its own side's copies).
+    const std::vector<std::string>& kernel_lowers() const { return kernel_lowers_; }
+    const std::vector<std::string>& ovf_lowers() const { return ovf_lowers_; }
     const TempDir& temp() const { return t_; }
     // Unmounts both (the daemon has exited when this returns).
     void unmount();
-    // After unmount(): the kernel overlay over fresh copies of the lowers and overlayfuse's
-    // upper, on a fresh mount point; returns its path.
+    // Unmounts both and mounts each again over its own lowers, upper and work directory.
+    void remount();
+    // After unmount(): the kernel overlay over the lowers and upper overlayfuse had, with a
+    // work directory of its own, on a fresh mount point; returns its path.
     std::string mount_kernel_over_ovf_upper();
 
 private:
     TempDir t_;
     std::vector<std::string> src_;
+    std::vector<std::string> kernel_lowers_, ovf_lowers_;
+    std::vector<std::string> overlayfuse_args_;
     std::unique_ptr<KernelRW> kernel_;
     std::unique_ptr<OvfRW> ovf_;
     std::unique_ptr<KernelRW> check_;

@@ -158,6 +158,9 @@ int Engine::copy_up(Node& node, bool with_data) {
     // The copy is built without the namespace lock, so a large file does not stall other
     // operations; if another thread wins the race, its copy stays and ours is discarded.
     int err = build_copy(src.fd.get(), st, work, tmp, with_data);
+    // The kernel records where a copy came from, except for a lower hard link: its copy
+    // leaves the group, so the lower number is no longer its own.
+    if (err == 0 && (S_ISDIR(st.st_mode) || st.st_nlink == 1)) set_origin(work, tmp, src);
     if (err < 0) {
         Upper::remove_tree(work, tmp.c_str());
         return err;

@@ -1,5 +1,6 @@
 // The engine's core: layers, the node table, lookup and attributes.
 #include "overlayfuse/merge/engine.hpp"
+#include "overlayfuse/merge/origin.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -139,6 +140,7 @@ Engine::Engine(std::vector<LayerSource> lowers, MarkerFormats formats,
     for (auto& l : opened) layers_.push_back(std::move(l));
     for (const auto& l : layers_) fs_index_.emplace(l.dev, static_cast<unsigned>(fs_index_.size()));
     single_fs_ = fs_index_.size() == 1;
+    if (upper_) origins_ = std::make_unique<Origins>(layers_, upper->user_xattrs);
     // Like the kernel overlay: names as long as the most generous layer allows (asked once
     // per filesystem; fstatfs works on O_PATH descriptors).
     name_max_ = 0;

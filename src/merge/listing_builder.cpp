@@ -8,6 +8,7 @@
 
 #include "overlayfuse/merge/engine.hpp"
 #include "overlayfuse/merge/markers.hpp"
+#include "upper.hpp"
 #include "overlayfuse/sys.hpp"
 
 namespace ovf::merge {
@@ -44,7 +45,8 @@ bool starts_with(const std::string& s, std::string_view p) { return s.compare(0,
 // open for lower copies until a whiteout or a non-directory below it ends the merge.
 class Merger {
 public:
-    void add(const RawEntry& e, uint16_t layer, ino_t ino, bool whiteout) {
+    // FIXED: INO is the entry's for good (not its upper inode's own number).
+    void add(const RawEntry& e, uint16_t layer, ino_t ino, bool whiteout, bool fixed = true) {
         auto [it, inserted] = seen_.try_emplace(e.name, State{});
         State& s = it->second;
         if (inserted) {
@@ -55,6 +57,7 @@ public:
             }
             s.index = static_cast<int32_t>(out_.size());
             s.open = e.type == DT_DIR;
+            s.fixed = fixed;
             out_.push_back({e.name, ino, {}, layer, e.type, false});
             return;
         }
@@ -62,7 +65,9 @@ public:
         below(s, !whiteout);
         if (!s.open) return;
         if (!whiteout && e.type == DT_DIR) {
-            out_[static_cast<size_t>(s.index)].lower_dirs.push_back(layer);
+            DirEntry& d = out_[static_cast<size_t>(s.index)];
+            if (d.lower_dirs.empty() && !s.fixed) merged_.push_back({static_cast<size_t>(s.index), ino});
+            d.lower_dirs.push_back(layer);
         } else {
             s.open = false;
         }
@@ -84,6 +89,9 @@ public:
         s.open = false;
     }
     std::vector<DirEntry> take() { return std::move(out_); }
+    // Entries whose number is not fixed that found a lower directory of their name: index
+    // into the result, and that directory's number.
+    const std::vector<std::pair<size_t, ino_t>>& merged() const { return merged_; }
     // Names whose topmost copy is an xattr whiteout (see Listing::counts_as_empty).
     size_t hidden_xwhiteouts() const { return hidden_xwhiteouts_; }
 
@@ -93,6 +101,7 @@ private:
         uint16_t layer = 0;   // the layer that first named it
         bool open = false;    // lower directories still merge in
         bool below_seen = false;
+        bool fixed = true;    // the number may not change to a lower directory's
     };
     // The first lower layer to mention a visible name says whether deleting it will need a
     // whiteout (anything but a whiteout would show through).
@@ -103,6 +112,7 @@ private:
     }
     std::unordered_map<std::string, State> seen_;
     std::vector<DirEntry> out_;
+    std::vector<std::pair<size_t, ino_t>> merged_;
     size_t hidden_xwhiteouts_ = 0;
 };
 
@@ -119,6 +129,8 @@ int Engine::build_listing(const Node& dir, const BranchList& branches, std::vect
         raw.clear();
         aufs_whiteouts.clear();
         if (int err = read_dir(b.fd.get(), raw); err < 0) return err;
+        bool upper = b.layer == 0 && writable();
+        bool impure = upper && upper_->is_impure(b.fd.get());
         for (auto& e : raw) {
             if (f.aufs_files && starts_with(e.name, kAufsWhiteoutPrefix)) {
                 if (!starts_with(e.name, kAufsMetaPrefix))
@@ -135,8 +147,10 @@ int Engine::build_listing(const Node& dir, const BranchList& branches, std::vect
             bool whiteout = (e.type == DT_CHR && st.st_rdev == 0) ||
                             (b.has_xwhiteouts && e.type == DT_REG && st.st_size == 0 &&
                              is_xattr_whiteout(b.fd.get(), e.name.c_str(), f));
-            ino_t ino = b.layer == 0 && !whiteout ? upper_ino(b.fd.get(), e.name.c_str(), e.ino) : map_ino(b.layer, e.ino);
-            merger.add(e, b.layer, ino, whiteout);
+            bool fixed = true;
+            ino_t ino = upper && !whiteout ? upper_ino(b.fd.get(), e.name.c_str(), e.ino, e.type, impure, &fixed)
+                                           : map_ino(b.layer, e.ino);
+            merger.add(e, b.layer, ino, whiteout, fixed);
         }
         for (const auto& name : aufs_whiteouts) merger.whiteout(name, b.layer);
         // Whiteouts named by the layer's tar headers count even if the layer directory lost
@@ -144,7 +158,20 @@ int Engine::build_listing(const Node& dir, const BranchList& branches, std::vect
         if (auto it = layer.marker_whiteouts.find(b.path()); it != layer.marker_whiteouts.end())
             for (const auto& name : it->second) merger.whiteout(name, b.layer);
     }
+    // An upper directory that merges lower ones shows the first one's number, as in the
+    // kernel (ovl_getattr takes a merged directory's st_ino from its lower copy), unless it
+    // is opaque or redirected (its number then came from overlay.origin, or is its own).
+    std::vector<std::pair<size_t, ino_t>> merged = merger.merged();
     out = merger.take();
+    for (auto [index, lower_ino] : merged) {
+        DirEntry& e = out[index];
+        const Branch& top = branches.front();  // the upper: only its entries can be unfixed
+        int fd = sys::open_path(top.fd.get(), e.name.c_str());
+        if (fd < 0) continue;
+        UniqueFd guard(fd);
+        DirMarkers m = dir_markers(layers_[0], fd, top.path_of(e.name));
+        if (m.opacity != DirOpacity::opaque && m.redirect.empty()) e.ino = lower_ino;
+    }
     if (hidden_xwhiteouts) *hidden_xwhiteouts = merger.hidden_xwhiteouts();
     return 0;
 }

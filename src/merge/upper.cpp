@@ -126,12 +126,18 @@ int Upper::set_redirect(int opath_fd, const std::string& target) const {
     return ::setxattr(path.c_str(), name, target.data(), target.size(), 0) == 0 ? 0 : -errno;
 }
 
-void Upper::set_impure(int opath_fd) const {
-    const char* name = src_.user_xattrs ? "user.overlay.impure" : "trusted.overlay.impure";
-    std::string path = sys::proc_fd_path(opath_fd);
+const char* Upper::impure_xattr() const {
+    return src_.user_xattrs ? "user.overlay.impure" : "trusted.overlay.impure";
+}
+
+bool Upper::is_impure(int opath_fd) const {
     char v;
-    if (::getxattr(path.c_str(), name, &v, 1) == 1) return;
-    ::setxattr(path.c_str(), name, "y", 1, 0);  // best effort, as in the kernel
+    return sys::getxattr_dir(opath_fd, impure_xattr(), &v, 1) == 1;
+}
+
+void Upper::set_impure(int opath_fd) const {
+    if (is_impure(opath_fd)) return;
+    ::setxattr(sys::proc_fd_path(opath_fd).c_str(), impure_xattr(), "y", 1, 0);  // best effort, as in the kernel
 }
 
 int Upper::remove_tree(int dir_fd, const char* name) {

@@ -50,10 +50,12 @@ public:
     // Marks directory OPATH_FD as holding copied-up or moved entries (overlay.impure), which
     // tells the kernel to look up their inode numbers when it lists it.
     void set_impure(int opath_fd) const;
+    bool is_impure(int opath_fd) const;
     // Removes NAME in DIR_FD and everything below it (a tree in the work directory).
     static int remove_tree(int dir_fd, const char* name);
 
 private:
+    const char* impure_xattr() const;
     UpperSource src_;
     UniqueFd work_;        // WORK/work, O_PATH
     UniqueFd work_lock_;   // flock()ed WORK: one mount per work directory

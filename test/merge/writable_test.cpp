@@ -373,6 +373,70 @@ TEST_F(Writable, CopyUpKeepsTheNumberWhenTheListingIsBuiltAgain) {
     EXPECT_EQ(lookup_ino("h"), h.st_ino);
 }
 
+// Copy-up records the lower copy in overlay.origin, in the kernel's format, so the next
+// engine over the same upper reports the lower numbers again: for a file, a symlink and a
+// directory, not for one of two hard links (its copy left the group). A merged upper
+// directory shows its lower copy's number even without an origin (an upper made elsewhere).
+TEST_F(Writable, CopyUpRecordsItsOriginForTheNextMount) {
+    file(0, "d/f", "f");
+    symlink(0, "d/s", "nowhere");
+    dir(0, "d/sub");
+    file(0, "d/h1", "h");
+    ASSERT_EQ(::link((layer(0) / "d/h1").c_str(), (layer(0) / "d/h2").c_str()), 0);
+    dir(0, "m");
+    fs::create_directories(base_ / "upper/m");  // no origin: made outside any overlay
+    auto lower_ino = [&](const std::string& rel) {
+        struct stat st;
+        EXPECT_EQ(::lstat((layer(0) / rel).c_str(), &st), 0) << rel;
+        return st.st_ino;
+    };
+    writable();
+    merge::AttrChange chmod;
+    chmod.mode = 0600;
+    merge::AttrChange touch;
+    touch.mtime = timespec{1000, 0};
+    struct stat st;
+    for (const char* rel : {"d/f", "d/sub", "d/h1"}) ASSERT_EQ(engine_->setattr(*resolve(rel), chmod, -1, &st), 0) << rel;
+    ASSERT_EQ(engine_->setattr(*resolve("d/s"), touch, -1, &st), 0);
+    ASSERT_TRUE(fs::is_symlink(upper("d/s")));
+
+    // The kernel's bytes: version 0, magic 0xfb, length, flags 0 (little-endian fid), the
+    // fid's type, the filesystem's uuid, the fid of name_to_handle_at(2).
+    const char* name = root() ? "trusted.overlay.origin" : "user.overlay.origin";
+    std::string origin = xattr_of(upper("d/f"), name);
+    ASSERT_GE(origin.size(), 21u) << "no " << name << " on the copy";
+    struct {
+        struct file_handle h;
+        unsigned char bytes[MAX_HANDLE_SZ];
+    } fh{};
+    fh.h.handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    ASSERT_EQ(::name_to_handle_at(AT_FDCWD, (layer(0) / "d/f").c_str(), &fh.h, &mount_id, 0), 0);
+    EXPECT_EQ(origin.substr(0, 2), std::string("\x00\xfb", 2));
+    EXPECT_EQ(static_cast<unsigned char>(origin[2]), origin.size());
+    EXPECT_EQ(origin[3], 0);
+    EXPECT_EQ(static_cast<unsigned char>(origin[4]), fh.h.handle_type);
+    EXPECT_EQ(origin.substr(21), std::string(reinterpret_cast<char*>(fh.h.f_handle), fh.h.handle_bytes));
+    EXPECT_EQ(xattr_of(upper("d/h1"), name), "") << "a hard link's copy names no origin";
+    EXPECT_NE(xattr_of(upper("d/sub"), name), "");
+    EXPECT_NE(xattr_of(upper("d/s"), name), "");
+
+    engine_.reset();  // unmounted: its work directory is free again
+    writable();       // a new engine over the same upper: nothing kept in memory
+    for (const char* rel : {"d", "d/f", "d/s", "d/sub", "m"}) {
+        merge::Node* n = resolve(rel);
+        ASSERT_NE(n, nullptr) << rel;
+        EXPECT_EQ(attr(*n).st_ino, lower_ino(rel)) << rel;
+    }
+    struct stat h1;
+    ASSERT_EQ(::lstat(upper("d/h1").c_str(), &h1), 0);
+    EXPECT_EQ(attr(*resolve("d/h1")).st_ino, h1.st_ino) << "the hard link's copy has its own number";
+    std::map<std::string, ino_t> listed;
+    for (const auto& e : entries(*resolve("d"))) listed[e.name] = e.ino;
+    EXPECT_EQ(listed["f"], lower_ino("d/f")) << "readdir agrees";
+    EXPECT_EQ(listed["sub"], lower_ino("d/sub"));
+}
+
 // An unnamed file goes to the upper copy of its directory (copied up for it) and is listed
 // nowhere until link() names it.
 TEST_F(Writable, TmpfileIsUnnamedUntilLinked) {

@@ -28,6 +28,8 @@
 
 namespace ovf::merge {
 
+class Origins;
+
 struct PairHash {
     size_t operator()(const std::pair<dev_t, ino_t>& k) const noexcept {
         return std::hash<uint64_t>()(k.second * 0x9E3779B97F4A7C15ull ^ k.first);
@@ -245,9 +247,17 @@ private:
     };
     // Records NODE's view number for its upper copy FD (just made by copy-up). Holds: ns_mu_.
     void keep_ino(const Node& node, int fd);
-    // The view's number of the upper entry NAME of the directory DIRFD, whose real number
-    // is INO.
-    ino_t upper_ino(int dirfd, const char* name, ino_t ino) const;
+    // The view's number of the upper entry NAME (of type TYPE, a DT_* value) of directory
+    // DIRFD, whose real number is INO: the one kept at its copy-up in this mount, else, in
+    // an IMPURE directory (one that received copied-up or moved entries), its lower
+    // copy's as overlay.origin names it (origin.cpp), else its own. FIXED: whether it was
+    // either of the first two.
+    ino_t upper_ino(int dirfd, const char* name, ino_t ino, unsigned char type, bool impure, bool* fixed) const;
+    // The number kept for upper inode INO (NAME in DIRFD) at its copy-up, if any.
+    std::optional<ino_t> kept_ino(int dirfd, const char* name, ino_t ino) const;
+    // Writes overlay.origin naming lower branch SRC on NAME in DIRFD, when the kernel would.
+    void set_origin(int dirfd, const std::string& name, const Branch& src) const;
+    std::unique_ptr<Origins> origins_;  // writable views only
     mutable std::mutex kept_mu_;
     mutable std::unordered_map<ino_t, KeptIno> kept_;
     size_t name_max_ = 255;
