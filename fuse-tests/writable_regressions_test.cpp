@@ -567,6 +567,34 @@ TEST_F(WritableRegression, CopiedUpObjectsKeepTheirNumbersAcrossARemount) {
     EXPECT_SAME(again, "st_ino after a remount over the same upper");
 }
 
+// Moving a copied-up file, or a merged directory (redirect_dir=on), into another directory
+// marks that directory impure (ovl_rename), so that its listing after a remount looks their
+// numbers up in overlay.origin. overlayfuse left it unmarked: after a remount the moved
+// objects showed their upper inodes' numbers.
+TEST_F(WritableRegression, MovedCopiesKeepTheirNumbersAcrossARemount) {
+    LayerStack s;
+    Layer& l = s.add_layer();
+    l.file("a/sub/f", "f\n");
+    l.file("a/g", "g\n");
+    l.file("x", "x\n");
+    l.dir("b");
+    MountPair p(s, {"-o", "redirect_dir=on"}, "redirect_dir=on");
+    const std::vector<std::string> before = {"a", "a/sub", "x", "b"}, after = {"b/a2", "b/a2/sub", "b/x2", "b"};
+    std::vector<ino_t> kb = numbers_of(p.kernel(), before), fb = numbers_of(p.ovf(), before);
+    auto move = [](const std::string& m) {
+        std::string out = "mv-dir=" + rc(::rename((m + "/a").c_str(), (m + "/b/a2").c_str()));
+        out += " chmod=" + rc(::chmod((m + "/x").c_str(), 0600));
+        return out + " mv-file=" + rc(::rename((m + "/x").c_str(), (m + "/b/x2").c_str()));
+    };
+    Both ops{move(p.kernel()), move(p.ovf())};
+    EXPECT_SAME(ops, "moves");
+    Both mounted{numbers_against(p.kernel(), after, kb), numbers_against(p.ovf(), after, fb)};
+    EXPECT_SAME(mounted, "st_ino after the moves");
+    p.remount();
+    Both again{numbers_against(p.kernel(), after, kb), numbers_against(p.ovf(), after, fb)};
+    EXPECT_SAME(again, "st_ino of the moved objects after a remount");
+}
+
 // The upper's overlay.origin is the kernel's format, so either reads what the other wrote:
 // the kernel overlay over overlayfuse's upper, and overlayfuse over the kernel's, show the
 // numbers the writer showed.
