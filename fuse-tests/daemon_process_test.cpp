@@ -38,14 +38,21 @@ protected:
         if (daemon_ > 0) ::waitpid(daemon_, nullptr, 0);
     }
 
-    // `overlayfuse mount -f --lower LOWER MNT` as our child; waits for the mount.
-    pid_t start_foreground(const std::string& lower, const std::string& mnt) {
+    // `overlayfuse mount -f --lower LOWER [EXTRA...] MNT` as our child; waits for the mount.
+    pid_t start_foreground(const std::string& lower, const std::string& mnt,
+                           const std::vector<std::string>& extra = {}) {
+        std::string bin = overlayfuse_bin();
+        std::vector<std::string> argv = {bin, "mount", "-f", "--lower", lower};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.push_back(mnt);
+        std::vector<char*> cargv;
+        for (auto& a : argv) cargv.push_back(a.data());
+        cargv.push_back(nullptr);
         pid_t pid = ::fork();
         if (pid == 0) {
             int null = ::open("/dev/null", O_WRONLY);
             ::dup2(null, STDERR_FILENO);
-            std::string bin = overlayfuse_bin();
-            ::execl(bin.c_str(), bin.c_str(), "mount", "-f", "--lower", lower.c_str(), mnt.c_str(), nullptr);
+            ::execv(bin.c_str(), cargv.data());
             ::_exit(127);
         }
         for (int i = 0; i < 1000 && !is_mount_point(mnt); ++i) ::usleep(10000);
@@ -126,6 +133,30 @@ TEST_F(DaemonProcess, SigtermUnmountsAndEndsTheDaemon) {
     daemon_ = -1;
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
     EXPECT_FALSE(is_mount_point(mnt));
+}
+
+// `overlayfuse umount` returns once the daemon has exited, as the kernel overlay's umount
+// returns with the upper quiet: a mount over the same work directory may follow at once.
+// It returned as soon as the kernel let the mount go, while the daemon still held the work
+// directory's lock for a few milliseconds ("work directory ... is in use by another mount").
+TEST_F(DaemonProcess, UmountReturnsOnceTheDaemonHasExited) {
+    LayerStack s;
+    s.add_layer().file("d/f", "x\n");
+    std::string lower = write_stack(s, kernel_encoding(), tmp_.sub("layers", false))[0];
+    std::string mnt = tmp_.sub("mnt"), upper = tmp_.sub("upper"), work = tmp_.sub("work");
+    for (int round = 0; round < 5; ++round) {
+        daemon_ = start_foreground(lower, mnt, {"--upper", upper, "--work", work});
+        ASSERT_EQ(::chmod((mnt + "/d/f").c_str(), 0600 + round), 0);
+        RunResult r = run({overlayfuse_bin(), "umount", mnt});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        pid_t daemon = daemon_;
+        daemon_ = -1;
+        int status = 0;
+        pid_t exited = ::waitpid(daemon, &status, WNOHANG);  // already a zombie?
+        if (exited != daemon) ::waitpid(daemon, &status, 0);
+        ASSERT_EQ(exited, daemon) << "round " << round << ": umount returned before the daemon exited";
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+    }
 }
 
 // kB of PID's peak resident set (VmHWM).
