@@ -595,6 +595,25 @@ TEST_F(WritableRegression, MovedCopiesKeepTheirNumbersAcrossARemount) {
     EXPECT_SAME(again, "st_ino of the moved objects after a remount");
 }
 
+// A hard link made to a lower file from another directory joins its copy-up, which keeps the
+// lower number; the kernel marks the new name's directory impure, so after a remount the new
+// name, looked up first, shows that number too. overlayfuse left the directory unmarked and
+// showed the upper inode's number for both names.
+TEST_F(WritableRegression, LinkedCopiesKeepTheirNumbersAcrossARemount) {
+    LayerStack s;
+    Layer& l = s.add_layer();
+    l.file("a/f", "f\n");
+    l.dir("b");
+    MountPair p(s);
+    std::vector<ino_t> kb = numbers_of(p.kernel(), {"a/f", "a/f"}), fb = numbers_of(p.ovf(), {"a/f", "a/f"});
+    auto link = [](const std::string& m) { return "link=" + rc(::link((m + "/a/f").c_str(), (m + "/b/g").c_str())); };
+    Both ops{link(p.kernel()), link(p.ovf())};
+    EXPECT_SAME(ops, "link");
+    p.remount();
+    Both again{numbers_against(p.kernel(), {"b/g", "a/f"}, kb), numbers_against(p.ovf(), {"b/g", "a/f"}, fb)};
+    EXPECT_SAME(again, "st_ino of both names after a remount, the new one looked up first");
+}
+
 // The upper's overlay.origin is the kernel's format, so either reads what the other wrote:
 // the kernel overlay over overlayfuse's upper, and overlayfuse over the kernel's, show the
 // numbers the writer showed.

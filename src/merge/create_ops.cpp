@@ -280,6 +280,7 @@ int Engine::link(Node& node, Node& dir, std::string_view name, Node** out) {
     };
     int err = make_in_upper(dir, name, false, make, nullptr, nullptr, out);
     if (err < 0) return err;
+    if (numbered_from_lower(node)) upper_->set_impure(dir.branches()->front().fd.get());
     // The new name shows the node's inode number, which copy-up kept from the lower file.
     std::shared_ptr<Listing> l;
     if (listing_rw(dir, &l) == 0) {

@@ -69,6 +69,11 @@ ino_t Engine::upper_ino(int dirfd, const char* name, ino_t ino, unsigned char ty
     return map_ino(0, ino);
 }
 
+bool Engine::numbered_from_lower(const Node& node) const {
+    struct stat st;
+    return sys::fstat_fd(node.branches()->front().fd.get(), &st) == 0 && node.ino() != map_ino(0, st.st_ino);
+}
+
 void Engine::set_origin(int dirfd, const std::string& name, const Branch& src) const {
     if (!origins_) return;
     std::string v = origins_->encode(src.fd.get(), src.layer);

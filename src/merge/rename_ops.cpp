@@ -171,12 +171,6 @@ int Engine::rename(Node& olddir, std::string_view oldname, Node& newdir, std::st
     // Like ovl_rename: a directory that receives an object numbered after its lower copy is
     // marked impure, so that its listings, built again later or after a remount, look the
     // number up in overlay.origin.
-    // The objects concerned show another number than their upper inode's own: copied-up
-    // or merged ones (the kernel's type "origin").
-    auto numbered_from_lower = [this](const Node& n) {
-        struct stat st;
-        return sys::fstat_fd(n.branches()->front().fd.get(), &st) == 0 && n.ino() != map_ino(0, st.st_ino);
-    };
     if (!samedir) {
         if (numbered_from_lower(*s.n)) upper_->set_impure(npfd);
         if (exchange && numbered_from_lower(*d.n)) upper_->set_impure(opfd);

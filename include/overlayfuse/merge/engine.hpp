@@ -255,6 +255,10 @@ private:
     ino_t upper_ino(int dirfd, const char* name, ino_t ino, unsigned char type, bool impure, bool* fixed) const;
     // The number kept for upper inode INO (NAME in DIRFD) at its copy-up, if any.
     std::optional<ino_t> kept_ino(int dirfd, const char* name, ino_t ino) const;
+    // Whether the view shows upper object NODE under another number than its upper inode's
+    // own: a copied-up or merged one (the kernel's type "origin"). A directory that receives
+    // one by rename or link is marked impure, so its listings look the number up.
+    bool numbered_from_lower(const Node& node) const;
     // Writes overlay.origin naming lower branch SRC on NAME in DIRFD, when the kernel would.
     void set_origin(int dirfd, const std::string& name, const Branch& src) const;
     std::unique_ptr<Origins> origins_;  // writable views only
