@@ -8,8 +8,8 @@
 
 #include "overlayfuse/merge/engine.hpp"
 #include "overlayfuse/merge/markers.hpp"
-#include "upper.hpp"
 #include "overlayfuse/sys.hpp"
+#include "upper.hpp"
 
 namespace ovf::merge {
 
