@@ -550,6 +550,20 @@ std::string copy_up_some(const std::string& m) {
     return out;
 }
 
+// Runs OPS on both sides, then compares the numbers of AFTER (paths once OPS ran) with those
+// the paths BEFORE (same order) had before OPS: while mounted, and after a remount of both.
+void expect_numbers_survive(MountPair& p, const std::function<std::string(const std::string&)>& ops,
+                            const std::vector<std::string>& before, const std::vector<std::string>& after) {
+    std::vector<ino_t> kb = numbers_of(p.kernel(), before), fb = numbers_of(p.ovf(), before);
+    Both done{ops(p.kernel()), ops(p.ovf())};
+    EXPECT_SAME(done, "the operations");
+    Both mounted{numbers_against(p.kernel(), after, kb), numbers_against(p.ovf(), after, fb)};
+    EXPECT_SAME(mounted, "st_ino after the operations");
+    p.remount();
+    Both again{numbers_against(p.kernel(), after, kb), numbers_against(p.ovf(), after, fb)};
+    EXPECT_SAME(again, "st_ino after a remount over the same upper");
+}
+
 // The kernel records each copied-up object's lower copy in overlay.origin and reports the
 // lower inode number for it (a lone file, a symlink, a directory), after a remount too; a
 // copied-up directory that still merges its lower copy shows that copy's number. overlayfuse
@@ -557,14 +571,7 @@ std::string copy_up_some(const std::string& m) {
 // inodes' own numbers.
 TEST_F(WritableRegression, CopiedUpObjectsKeepTheirNumbersAcrossARemount) {
     MountPair p(numbered_layer());
-    std::vector<ino_t> kb = numbers_of(p.kernel(), kNumbered), fb = numbers_of(p.ovf(), kNumbered);
-    Both ops{copy_up_some(p.kernel()), copy_up_some(p.ovf())};
-    EXPECT_SAME(ops, "copy-ups");
-    Both mounted{numbers_against(p.kernel(), kNumbered, kb), numbers_against(p.ovf(), kNumbered, fb)};
-    EXPECT_SAME(mounted, "st_ino after the copy-ups");
-    p.remount();
-    Both again{numbers_against(p.kernel(), kNumbered, kb), numbers_against(p.ovf(), kNumbered, fb)};
-    EXPECT_SAME(again, "st_ino after a remount over the same upper");
+    expect_numbers_survive(p, copy_up_some, kNumbered, kNumbered);
 }
 
 // Moving a copied-up file, or a merged directory (redirect_dir=on), into another directory
@@ -579,20 +586,12 @@ TEST_F(WritableRegression, MovedCopiesKeepTheirNumbersAcrossARemount) {
     l.file("x", "x\n");
     l.dir("b");
     MountPair p(s, {"-o", "redirect_dir=on"}, "redirect_dir=on");
-    const std::vector<std::string> before = {"a", "a/sub", "x", "b"}, after = {"b/a2", "b/a2/sub", "b/x2", "b"};
-    std::vector<ino_t> kb = numbers_of(p.kernel(), before), fb = numbers_of(p.ovf(), before);
     auto move = [](const std::string& m) {
         std::string out = "mv-dir=" + rc(::rename((m + "/a").c_str(), (m + "/b/a2").c_str()));
         out += " chmod=" + rc(::chmod((m + "/x").c_str(), 0600));
         return out + " mv-file=" + rc(::rename((m + "/x").c_str(), (m + "/b/x2").c_str()));
     };
-    Both ops{move(p.kernel()), move(p.ovf())};
-    EXPECT_SAME(ops, "moves");
-    Both mounted{numbers_against(p.kernel(), after, kb), numbers_against(p.ovf(), after, fb)};
-    EXPECT_SAME(mounted, "st_ino after the moves");
-    p.remount();
-    Both again{numbers_against(p.kernel(), after, kb), numbers_against(p.ovf(), after, fb)};
-    EXPECT_SAME(again, "st_ino of the moved objects after a remount");
+    expect_numbers_survive(p, move, {"a", "a/sub", "x", "b"}, {"b/a2", "b/a2/sub", "b/x2", "b"});
 }
 
 // A hard link made to a lower file from another directory joins its copy-up, which keeps the
@@ -605,13 +604,8 @@ TEST_F(WritableRegression, LinkedCopiesKeepTheirNumbersAcrossARemount) {
     l.file("a/f", "f\n");
     l.dir("b");
     MountPair p(s);
-    std::vector<ino_t> kb = numbers_of(p.kernel(), {"a/f", "a/f"}), fb = numbers_of(p.ovf(), {"a/f", "a/f"});
     auto link = [](const std::string& m) { return "link=" + rc(::link((m + "/a/f").c_str(), (m + "/b/g").c_str())); };
-    Both ops{link(p.kernel()), link(p.ovf())};
-    EXPECT_SAME(ops, "link");
-    p.remount();
-    Both again{numbers_against(p.kernel(), {"b/g", "a/f"}, kb), numbers_against(p.ovf(), {"b/g", "a/f"}, fb)};
-    EXPECT_SAME(again, "st_ino of both names after a remount, the new one looked up first");
+    expect_numbers_survive(p, link, {"a/f", "a/f"}, {"b/g", "a/f"});
 }
 
 // The upper's overlay.origin is the kernel's format, so either reads what the other wrote:
@@ -619,11 +613,8 @@ TEST_F(WritableRegression, LinkedCopiesKeepTheirNumbersAcrossARemount) {
 // numbers the writer showed.
 TEST_F(WritableRegression, EitherOverlayReadsTheOtherOnesOrigins) {
     MountPair p(numbered_layer());
-    std::vector<ino_t> kb = numbers_of(p.kernel(), kNumbered), fb = numbers_of(p.ovf(), kNumbered);
     Both ops{copy_up_some(p.kernel()), copy_up_some(p.ovf())};
     EXPECT_SAME(ops, "copy-ups");
-    Both after{numbers_against(p.kernel(), kNumbered, kb), numbers_against(p.ovf(), kNumbered, fb)};
-    EXPECT_SAME(after, "st_ino after the copy-ups");
     std::vector<ino_t> kn = numbers_of(p.kernel(), kNumbered), fn = numbers_of(p.ovf(), kNumbered);
     p.unmount();
     // Each side's upper under the other overlay, over the lowers it was written against.
