@@ -46,7 +46,7 @@ bool starts_with(const std::string& s, std::string_view p) { return s.compare(0,
 class Merger {
 public:
     // FIXED: INO is the entry's for good (not its upper inode's own number).
-    void add(const RawEntry& e, uint16_t layer, ino_t ino, bool whiteout, bool fixed = true) {
+    void add(const RawEntry& e, uint16_t layer, ino_t ino, bool whiteout, bool fixed) {
         auto [it, inserted] = seen_.try_emplace(e.name, State{});
         State& s = it->second;
         if (inserted) {
@@ -161,9 +161,8 @@ int Engine::build_listing(const Node& dir, const BranchList& branches, std::vect
     // An upper directory that merges lower ones shows the first one's number, as in the
     // kernel (ovl_getattr takes a merged directory's st_ino from its lower copy), unless it
     // is opaque or redirected (its number then came from overlay.origin, or is its own).
-    std::vector<std::pair<size_t, ino_t>> merged = merger.merged();
     out = merger.take();
-    for (auto [index, lower_ino] : merged) {
+    for (auto [index, lower_ino] : merger.merged()) {
         DirEntry& e = out[index];
         const Branch& top = branches.front();  // the upper: only its entries can be unfixed
         int fd = sys::open_path(top.fd.get(), e.name.c_str());
