@@ -915,20 +915,42 @@ std::vector<Op> read_ops_log(const std::string& path) {
     return ops;
 }
 
+// Every path below ROOT (not following symlinks) with its st_ino.
+std::map<std::string, ino_t> inode_numbers(const std::string& root) {
+    std::map<std::string, ino_t> out;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        struct stat st;
+        if (::lstat(it->path().c_str(), &st) == 0) out[it->path().string().substr(root.size())] = st.st_ino;
+    }
+    return out;
+}
+
+// The paths whose number differs between BEFORE and AFTER, one per line.
+std::string renumbered(const std::map<std::string, ino_t>& before, const std::map<std::string, ino_t>& after) {
+    std::string out;
+    for (const auto& [path, ino] : after) {
+        auto it = before.find(path);
+        if (it != before.end() && it->second != ino) out += "  " + path + "\n";
+    }
+    return out;
+}
+
 }  // namespace
 
 DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vector<Op>>& replay) {
     DiffOutcome out;
     std::string ctx = "seed " + std::to_string(o.seed);
     TempDir t;
-    std::vector<std::string> lowers_src;
+    std::vector<std::string> lowers_src, kl, fl;
     std::unique_ptr<KernelRW> km;
     std::unique_ptr<OvfRW> fm;
     int64_t recent_after = 0;
     try {
         lowers_src = write_lowers(differential_stack(o.seed), t.sub("src"));
-        auto kl = copy_lowers(lowers_src, t.sub("k/lowers"));
-        auto fl = copy_lowers(lowers_src, t.sub("f/lowers"));
+        kl = copy_lowers(lowers_src, t.sub("k/lowers"));
+        fl = copy_lowers(lowers_src, t.sub("f/lowers"));
         for (const char* side : {"k", "f"}) {
             t.sub(std::string(side) + "/upper");
             t.sub(std::string(side) + "/work");
@@ -1024,6 +1046,8 @@ DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vect
     raw.skip_xattr_prefixes = {"trusted.overlay.origin", "trusted.overlay.impure", "trusted.overlay.uuid"};
     raw.whiteout_identity = false;
     auto final_kernel = walk_tree(km->path(), merged_walk_options(recent_after));
+    auto final_ovf = walk_tree(fm->path(), merged_walk_options(recent_after));
+    auto numbers_k = inode_numbers(km->path()), numbers_f = inode_numbers(fm->path());
     km->unmount();
     fm->unmount();
     auto uk = walk_tree(t.path() + "/k/upper", raw);
@@ -1088,6 +1112,34 @@ DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vect
         out.report += ctx + ": all " + std::to_string(out.ops_done) + " calls agreed, but the upper directories differ:\n" + d +
                       replay_hint + "\n";
     }
+    // Both mounted again over their uppers: the same trees as before the unmount, and the
+    // same objects renumbered on both sides (the kernel keeps copied-up objects' numbers
+    // through overlay.origin; so must we).
+    try {
+        KernelRW k2(kl, t.path() + "/k/upper", t.path() + "/k/work", t.path() + "/k/mnt", o.kernel_options);
+        OvfRW f2(fl, t.path() + "/f/upper", t.path() + "/f/work", t.path() + "/f/mnt", o.overlayfuse_args);
+        std::string dk = diff_walks("kernel overlay before", final_kernel, "after a remount",
+                                    walk_tree(k2.path(), merged_walk_options(recent_after)));
+        std::string df = diff_walks("overlayfuse before", final_ovf, "after a remount",
+                                    walk_tree(f2.path(), merged_walk_options(recent_after)));
+        std::string rk = renumbered(numbers_k, inode_numbers(k2.path()));
+        std::string rf = renumbered(numbers_f, inode_numbers(f2.path()));
+        std::string what;
+        if (dk.empty() && !df.empty()) what += "overlayfuse's tree changed across a remount (the kernel's did not):\n" + df;
+        if (rk != rf)
+            what += "objects renumbered by a remount differ:\n kernel overlay:\n" + rk + " overlayfuse:\n" + rf;
+        if (!what.empty() && !tolerate("remount")) {
+            out.diverged = true;
+            if (out.signature.empty()) out.signature = "remount";
+            out.report += ctx + ": " + what + replay_hint + "\n";
+        }
+        k2.unmount();
+        f2.unmount();
+    } catch (const std::exception& e) {
+        out.diverged = true;
+        if (out.signature.empty()) out.signature = "remount";
+        out.report += ctx + ": mounting the uppers again failed: " + e.what() + "\n";
+    }
     int left = count_entries(t.path() + "/f/work/work");
     if (left > 0) {
         out.diverged = true;
@@ -1095,12 +1147,12 @@ DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vect
         out.report += ctx + ": overlayfuse left " + std::to_string(left) + " entries in WORK/work after unmount\n";
     }
 
-    // The kernel overlay over overlayfuse's upper (fresh lowers, fresh work dir).
+    // The kernel overlay over overlayfuse's upper and the lowers overlayfuse had (the
+    // upper's overlay.origin handles name their objects), with a fresh work dir.
     try {
-        auto kl2 = copy_lowers(lowers_src, t.sub("v/lowers"));
         t.sub("v/work");
         t.sub("v/mnt");
-        KernelRW v(kl2, t.path() + "/f/upper", t.path() + "/v/work", t.path() + "/v/mnt", o.kernel_options);
+        KernelRW v(fl, t.path() + "/f/upper", t.path() + "/v/work", t.path() + "/v/mnt", o.kernel_options);
         auto wv = walk_tree(v.path(), merged_walk_options(recent_after));
         std::string dv = diff_walks("kernel overlay (its own upper)", final_kernel, "kernel overlay over overlayfuse's upper", wv);
         if (!dv.empty()) {
