@@ -608,6 +608,30 @@ TEST_F(WritableRegression, LinkedCopiesKeepTheirNumbersAcrossARemount) {
     expect_numbers_survive(p, link, {"a/f", "a/f"}, {"b/g", "a/f"});
 }
 
+// A directory moved with redirect_dir=on is found again, after a remount, by its redirect's
+// path in each lower layer. Where a directory on that path is opaque, the kernel's search
+// ends in that layer: copies further down stay hidden, as they were before the move.
+// overlayfuse searched on (the stop ended only the current layer's search) and merged a
+// hidden lower copy's entries in. Found by the soak's remount step (seed 41417).
+TEST_F(WritableRegression, RedirectStopsAtAnOpaqueDirectoryOnItsPath) {
+    LayerStack s;
+    Layer& bottom = s.add_layer();
+    bottom.dir("c/e/hidden");
+    Layer& top = s.add_layer();
+    top.dir("c").xattrs.push_back({"trusted.overlay.opaque", "y"});
+    top.dir("c/e/shown");
+    MountPair p(s, {"-o", "redirect_dir=on"}, "redirect_dir=on");
+    auto move = [](const std::string& m) {
+        return "before:" + names_in(m + "/c/e") + " mv=" + rc(::rename((m + "/c/e").c_str(), (m + "/e").c_str())) +
+               " after:" + names_in(m + "/e");
+    };
+    Both moved{move(p.kernel()), move(p.ovf())};
+    EXPECT_SAME(moved, "the move");
+    p.remount();
+    Both again{names_in(p.kernel() + "/e"), names_in(p.ovf() + "/e")};
+    EXPECT_SAME(again, "the moved directory's entries after a remount");
+}
+
 // The upper's overlay.origin is the kernel's format, so either reads what the other wrote:
 // the kernel overlay over overlayfuse's upper, and overlayfuse over the kernel's, show the
 // numbers the writer showed.

@@ -441,22 +441,29 @@ int Engine::make_node(Node& dir, const std::shared_ptr<const BranchList>& parent
 
 namespace {
 
-// Finds directory PATH (components separated by '/') below ROOT in one layer, one
-// component at a time without following symlinks. Returns the O_PATH fd, -ENOENT when the
-// layer does not have it, or -ENOTDIR when a whiteout or a non-directory ends the search.
-int find_dir(int root, const std::string& path) {
-    UniqueFd cur(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    size_t start = 0;
-    while (start < path.size()) {
-        size_t end = path.find('/', start);
-        if (end == std::string::npos) end = path.size();
-        std::string comp = path.substr(start, end - start);
+// Finds directory PATH (components separated by '/') below ROOT, which is ROOT_PATH in
+// LAYER, one component at a time without following symlinks. Returns the O_PATH fd, -ENOENT
+// when the layer does not have it, or -ENOTDIR when a whiteout or a non-directory ends the
+// search. *OPAQUE_ON_WAY is set when a directory on the way (not PATH itself) is opaque: as
+// in the kernel's lookup of a redirect, no layer below this one is searched then.
+int find_dir(const Layer& layer, int root, const std::string& root_path, const std::string& path,
+             bool* opaque_on_way) {
+    std::vector<std::string> comps;
+    for (size_t start = 0; start < path.size();) {
+        size_t end = std::min(path.find('/', start), path.size());
+        if (end > start) comps.push_back(path.substr(start, end - start));
         start = end + 1;
-        if (comp.empty()) continue;
-        int fd = sys::open_dir_path(cur.get(), comp.c_str());
+    }
+    UniqueFd cur(::openat(root, ".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    std::string at = root_path;
+    for (size_t i = 0; i < comps.size(); ++i) {
+        int fd = sys::open_dir_path(cur.get(), comps[i].c_str());
         if (fd == -ENOENT) return -ENOENT;
         if (fd < 0) return -ENOTDIR;  // a whiteout, a file or a symlink ends the search
         cur.reset(fd);
+        at = at.empty() ? comps[i] : at + "/" + comps[i];
+        if (i + 1 < comps.size() && dir_markers(layer, cur.get(), at).opacity == DirOpacity::opaque)
+            *opaque_on_way = true;
     }
     return cur.release();
 }
@@ -492,16 +499,17 @@ int Engine::dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarke
             for (size_t l = below + 1; l < layers_.size() && !found && !stop; ++l) {
                 std::string path;
                 int fd;
+                bool opaque_on_way = false;
                 if (source == Source::parent_name) {
                     const Branch* lb = branch_in(parent, static_cast<uint16_t>(l));
                     if (!lb) continue;
-                    fd = find_dir(lb->fd.get(), where);
+                    fd = find_dir(layers_[l], lb->fd.get(), lb->path(), where, &opaque_on_way);
                     path = lb->path_of(where);
                 } else {
-                    fd = find_dir(layers_[l].root.get(), where);
+                    fd = find_dir(layers_[l], layers_[l].root.get(), "", where, &opaque_on_way);
                     path = where;
                 }
-                if (fd == -ENOTDIR) stop = true;
+                if (fd == -ENOTDIR || opaque_on_way) stop = true;
                 if (fd < 0) continue;
                 auto at = std::make_shared<const std::string>(std::move(path));
                 next = {static_cast<uint16_t>(l), false, UniqueFd(fd), std::move(at)};
@@ -512,6 +520,7 @@ int Engine::dir_stack_rest(const BranchList& parent, const DirEntry& e, DirMarke
         m = dir_markers(layers_[next.layer], next.fd.get(), next.path());
         next.has_xwhiteouts = m.opacity == DirOpacity::has_xwhiteouts;
         out.push_back(std::move(next));
+        if (stop) break;  // found where the search had to end: nothing below merges
     }
     return 0;
 }
