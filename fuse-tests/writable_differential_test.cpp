@@ -71,7 +71,7 @@ void check(const DiffOptions& options, const std::optional<std::vector<Op>>& rep
             return s;
         }();
         extra += "saved as " + file + " (replay: OVF_SEED=" + std::to_string(options.seed) + " OVF_OPS_FILE=" + file +
-                 " ovf_writable_tests --gtest_filter=WritableDifferential.Replay)\n";
+                 replay_settings(options) + " ovf_writable_tests --gtest_filter=WritableDifferential.Replay)\n";
     }
     ADD_FAILURE() << "overlayfuse diverged from the kernel overlay, seed " << options.seed << " ["
                   << r.signature << "]\n" << r.report << extra;
@@ -137,6 +137,18 @@ TEST(WritableDifferentialRedirect, RandomOpsWithRedirectDirMatchKernel) {
         o.upper_ignore_opaque = true;
         check(o);
     }
+}
+
+// A divergence prints the command that replays it: it must carry every setting the seed ran
+// with (a redirect_dir=on seed replayed without OVF_REDIRECT_DIR=1 matched the kernel).
+TEST(WritableDifferentialHarness, ReplayHintNamesEverySetting) {
+    DiffOptions plain;
+    EXPECT_EQ(replay_settings(plain), "");
+    DiffOptions all;
+    all.umask = 027;
+    all.kernel_options = "redirect_dir=on";
+    all.held_fds = false;
+    EXPECT_EQ(replay_settings(all), " OVF_UMASK=027 OVF_REDIRECT_DIR=1 OVF_HELD_FDS=0");
 }
 
 // The lowers may hold a copy of /dev/zero (1:5), which the operations may open and read "to

@@ -939,6 +939,13 @@ std::string renumbered(const std::map<std::string, ino_t>& before, const std::ma
 
 }  // namespace
 
+std::string replay_settings(const DiffOptions& o) {
+    char umask_text[24] = "";
+    if (o.umask != 022) std::snprintf(umask_text, sizeof umask_text, " OVF_UMASK=%03o", static_cast<unsigned>(o.umask));
+    bool redirect = o.kernel_options.find("redirect_dir=on") != std::string::npos;
+    return std::string(umask_text) + (redirect ? " OVF_REDIRECT_DIR=1" : "") + (o.held_fds ? "" : " OVF_HELD_FDS=0");
+}
+
 DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vector<Op>>& replay) {
     DiffOutcome out;
     std::string ctx = "seed " + std::to_string(o.seed);
@@ -1011,10 +1018,8 @@ DiffOutcome run_differential(const DiffOptions& o, const std::optional<std::vect
     std::getline(sigs, ignored);
     std::getline(sigs, ok_line);
     out.succeeded = ok_line.empty() ? 0 : std::stoi(ok_line);
-    char umask_text[24] = "";
-    if (o.umask != 022) std::snprintf(umask_text, sizeof umask_text, " OVF_UMASK=%03o", static_cast<unsigned>(o.umask));
     std::string replay_hint = "replay: OVF_SEED=" + std::to_string(o.seed) + " OVF_OPS=" + std::to_string(out.ops_done) +
-                              umask_text + " ovf_writable_tests --gtest_filter='WritableDifferential.Replay'";
+                              replay_settings(o) + " ovf_writable_tests --gtest_filter='WritableDifferential.Replay'";
     if (hung) {
         out.diverged = true;
         out.signature = "hang";

@@ -98,5 +98,8 @@ std::vector<Op> minimize(const DiffOptions& options, const std::vector<Op>& ops,
 
 // A full report for a minimized sequence: the lower layers (describe()) and the steps.
 std::string reproduction(const DiffOptions& options, const std::vector<Op>& ops);
+// The environment WritableDifferential.Replay needs besides the seed to run as OPTIONS did
+// (" OVF_UMASK=027 OVF_REDIRECT_DIR=1 OVF_HELD_FDS=0", or ""), for the replay hints.
+std::string replay_settings(const DiffOptions& options);
 
 }  // namespace ovft::wr
